@@ -1,0 +1,1 @@
+"""Intent templates (hassil YAML data) and the text matcher."""
