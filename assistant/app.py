@@ -1,0 +1,80 @@
+"""Builds what a command needs, lazily: settings, data directory, journal, content, matcher, voice."""
+
+from __future__ import annotations
+
+import logging
+import random
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.clock import Clock, SystemClock
+from assistant.config import Settings, load_settings
+from assistant.paths import DataDir, default_data_dir
+
+if TYPE_CHECKING:
+    from assistant.dialog import Dialog
+    from assistant.journal import Journal
+    from audio.playback import Speaker
+    from intents.matcher import Matcher
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class App:
+    """One per process. Nothing heavy is imported or loaded until a command asks for it."""
+
+    def __init__(self, data_dir: Path | None, config: Path | None) -> None:
+        self.data = DataDir(data_dir or default_data_dir())
+        """The data directory layout."""
+        if config is None and self.data.config.is_file():
+            config = self.data.config
+        self.settings: Settings = load_settings(config)
+        """Settings from defaults, the config file and (later) command-line options."""
+        self.clock: Clock = SystemClock()
+        self._speaker: Speaker | None = None
+
+    @cached_property
+    def journal(self) -> Journal:
+        """The gratitude journal, created on first use."""
+        from assistant.journal import Journal
+
+        self.data.ensure()
+        return Journal(self.data.journal)
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        """The intent matcher (templates loaded once)."""
+        from intents.matcher import Matcher
+
+        return Matcher()
+
+    def dialog(self) -> Dialog:
+        """A fresh dialog over this app's journal and content."""
+        from assistant.content import load_content
+        from assistant.dialog import Dialog
+        from assistant.skills.base import SkillContext
+
+        rng = random.Random(self.settings.seed)
+        ctx = SkillContext(load_content(), self.journal, self.journal, self.clock, rng)
+        return Dialog(ctx, self.matcher, self.settings.date_night_interval)
+
+    def speaker(self) -> Speaker:
+        """Speaks replies aloud, or stays silent when muted."""
+        if self._speaker is None:
+            from audio.playback import make_speaker
+
+            self._speaker = make_speaker(self.settings)
+        return self._speaker
+
+    def speak(self, text: str) -> None:
+        """Say a reply (no-op when muted)."""
+        if not self.settings.mute and text:
+            self.speaker().say(text)
+
+    def close(self) -> None:
+        """Release devices and files."""
+        if self._speaker is not None:
+            self._speaker.close()
+        if "journal" in self.__dict__:
+            self.journal.close()
