@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -46,7 +47,7 @@ class Settings:
 
     def validated(self) -> Settings:
         """Check ranges and choices; raise ConfigError naming the setting and what is allowed."""
-        if not self.date_night_interval > 0:
+        if not 0 < self.date_night_interval < math.inf:  # TOML allows nan and inf
             raise ConfigError(f"date_night_interval must be a positive number of seconds, not {self.date_night_interval}")
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown engine '{self.engine}'; use one of: {', '.join(ENGINES)}")

@@ -17,7 +17,7 @@ from assistant.paths import FILE_MODE
 
 FORMATS = ("json", "csv", "markdown")
 FIELDS = ("id", "created_at", "text", "source", "audio")
-_HEADING = re.compile(r"^## (\d+) · (\S+) · (voice|text)$")
+_HEADING = re.compile(r"^## (\d+) · (.+) · (voice|text)$")
 
 
 def dumps(entries: list[Entry], fmt: str) -> str:
@@ -43,10 +43,13 @@ def dumps(entries: list[Entry], fmt: str) -> str:
 
 
 def _entry(raw: dict[str, Any], where: str) -> Entry:
+    missing = [key for key in FIELDS[:4] if raw.get(key) is None]
+    if missing:  # a short CSV row or a JSON null must not turn into the text "None"
+        raise JournalError(f"{where}: each entry needs id, created_at, text and source (no {', '.join(missing)})")
     try:
         entry_id = int(raw["id"])
         created_at, text, source = str(raw["created_at"]), str(raw["text"]), str(raw["source"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:
         raise JournalError(f"{where}: each entry needs id, created_at, text and source ({exc})") from exc
     audio = raw.get("audio")
     return Entry(entry_id, created_at, text, source, str(audio) if audio not in (None, "") else None)
@@ -81,6 +84,11 @@ def loads(text: str, fmt: str, name: str) -> list[Entry]:
                     current["audio"] = json.loads(line[7:])
                 except json.JSONDecodeError as exc:
                     raise JournalError(f"{name} line {number}: the audio path is not quoted JSON") from exc
+            elif line.strip() and not (current is None and line.startswith("# ")):
+                raise JournalError(
+                    f"{name} line {number} is not part of a Rekindle export ({line[:40]!r}); "
+                    "export it again or fix that line"
+                )
             if current is not None:
                 current["text"] = "\n".join(current["lines"])
         if current:

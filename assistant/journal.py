@@ -94,6 +94,20 @@ def check_file(path: Path) -> None:
         )
 
 
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open without writing. In a read-only directory SQLite cannot make the -shm file a WAL journal needs to be
+    read; the file is then opened as immutable, which reads exactly what is saved as long as no -wal file exists."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, isolation_level=None)
+    try:
+        db.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        wal = Path(f"{path}-wal")
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_DIRECTORY" and not wal.exists():
+            db.close()
+            db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    return db
+
+
 class Journal:
     """Gratitude entries and small persistent state (e.g. which starters were heard)."""
 
@@ -106,13 +120,11 @@ class Journal:
             raise JournalError(f"no journal at {path} yet; log an entry first")
         try:
             if readonly:
-                uri = f"file:{path}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None)
+                self._db = _connect_readonly(path)
             else:
                 old_umask = os.umask(0o077)
                 try:
                     self._db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
-                    self._db.execute("PRAGMA journal_mode=WAL")
                 finally:
                     os.umask(old_umask)
                 if created:
@@ -159,6 +171,12 @@ class Journal:
             raise JournalError(
                 f"journal {self.path} was written by a newer Rekindle (schema {version}); upgrade Rekindle"
             )
+        # Only now that the file is known to be ours: switching to WAL rewrites the header of the file.
+        old_umask = os.umask(0o077)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        finally:
+            os.umask(old_umask)
         if version == SCHEMA_VERSION:
             return
         with self._transaction():
@@ -328,7 +346,7 @@ def recover_entries(path: Path) -> list[Entry]:
     if not path.exists():
         raise JournalError(f"no journal at {path}; check --data-dir")
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = _connect_readonly(path)
     except sqlite3.Error as exc:
         raise JournalError(f"cannot open {path} even read-only: {exc}") from exc
     found: list[Entry] = []

