@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from assistant.dialog import Dialog
     from assistant.journal import Journal
     from audio.playback import Speaker
+    from audio.tts import TextToSpeech
     from intents.matcher import Matcher
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class App:
         """Settings from defaults, the config file and (later) command-line options."""
         self.clock: Clock = SystemClock()
         self._speaker: Speaker | None = None
+        self._voice: TextToSpeech | None = None
 
     @cached_property
     def journal(self) -> Journal:
@@ -67,14 +69,23 @@ class App:
             self._speaker = make_speaker(self.settings)
         return self._speaker
 
-    def speak(self, text: str) -> None:
-        """Say a reply (no-op when muted)."""
-        if not self.settings.mute and text:
-            self.speaker().say(text)
+    def voice(self) -> TextToSpeech:
+        """The text-to-speech voice the settings ask for, loaded once."""
+        if self._voice is None:
+            from audio.tts import create_voice
+
+            self._voice = create_voice(self.settings)
+        return self._voice
+
+    def speak(self, text: str) -> bool:
+        """Say a reply and block until it is done (no-op when muted). False when stopped or no device."""
+        if self.settings.mute or not text:
+            return True
+        return self.speaker().play(self.voice().synthesize(text))
 
     def close(self) -> None:
         """Release devices and files."""
         if self._speaker is not None:
-            self._speaker.close()
+            self._speaker.stop()
         if "journal" in self.__dict__:
             self.journal.close()

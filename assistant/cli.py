@@ -137,9 +137,9 @@ def say(app: App, text: str, output: Path) -> None:
     """
     if not text.strip():
         raise click.BadParameter("the text is empty; give something to say", param_hint="TEXT")
-    from audio.tts import create_voice
+    from audio.tts import save_wav
 
-    create_voice(app.settings).save_wav(text, output)
+    save_wav(text, output, app.voice())
     click.echo(str(output))
 
 

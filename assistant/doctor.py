@@ -77,7 +77,9 @@ def check_microphone() -> Check:
     try:
         import pyaudio
     except (ImportError, OSError):
-        return Check(name, False, "PyAudio is not installed", "sudo apt-get install portaudio19-dev && pip install PyAudio")
+        return Check(
+            name, False, "PyAudio is not installed", "sudo apt-get install portaudio19-dev && pip install PyAudio"
+        )
     with _quiet_stderr():  # PortAudio reports every ALSA/JACK probe on stderr
         audio = pyaudio.PyAudio()
         try:
@@ -107,14 +109,16 @@ def check_speaker() -> Check:
         return Check(name, False, "the default output device did not respond within 10 s", NO_SPEAKER_FIX)
     if done.returncode != 0:
         lines = done.stderr.decode(errors="replace").strip().splitlines()
-        return Check(name, False, f"cannot open the default output ({lines[-1] if lines else done.returncode})", NO_SPEAKER_FIX)
+        return Check(
+            name, False, f"cannot open the default output ({lines[-1] if lines else done.returncode})", NO_SPEAKER_FIX
+        )
     cards = _aplay_cards(aplay)
     return Check(name, True, "default output works" + (f"; cards: {', '.join(cards)}" if cards else ""))
 
 
 def check_voice() -> Check:
     """pyttsx3 starts, lists voices (English among them) and speaks a short phrase into memory."""
-    from audio.tts import list_voices, Pyttsx3Voice
+    from audio.tts import Pyttsx3Voice, list_voices
 
     name = "text to speech"
     try:
@@ -145,7 +149,12 @@ def check_pocketsphinx() -> Check:
     needed = [root / "en-us", root / "cmudict-en-us.dict", root / "en-us.lm.bin"]
     missing = [p.name for p in needed if not p.exists()]
     if missing:
-        return Check(name, False, f"model files missing under {root}: {', '.join(missing)}", "pip install --force-reinstall pocketsphinx")
+        return Check(
+            name,
+            False,
+            f"model files missing under {root}: {', '.join(missing)}",
+            "pip install --force-reinstall pocketsphinx",
+        )
     return Check(name, True, f"en-US model at {root}")
 
 
@@ -155,13 +164,23 @@ def check_vosk(model: Path | None) -> Check:
     if model is None:
         return Check(name, True, "not installed (optional)", VOSK_OPTIONAL_FIX)
     if not model.is_dir():
-        return Check(name, False, f"{model} is not a directory", "rekindle models download vosk-small-en, or fix the vosk_model setting")
+        return Check(
+            name,
+            False,
+            f"{model} is not a directory",
+            "rekindle models download vosk-small-en, or fix the vosk_model setting",
+        )
     missing = [part for part in ("am/final.mdl", "conf/model.conf") if not (model / part).is_file()]
     graph = model / "graph"
     if not ((graph / "HCLG.fst").is_file() or (graph / "HCLr.fst").is_file()):
         missing.append("graph/HCLG.fst or graph/HCLr.fst")
     if missing:
-        return Check(name, False, f"{model} is not a Vosk model (missing {', '.join(missing)})", "rekindle models download vosk-small-en")
+        return Check(
+            name,
+            False,
+            f"{model} is not a Vosk model (missing {', '.join(missing)})",
+            "rekindle models download vosk-small-en",
+        )
     if not _has_module("vosk"):
         return Check(name, False, f"model at {model} but the vosk package is missing", "pip install vosk")
     return Check(name, True, f"model at {model}")
@@ -174,7 +193,9 @@ def check_data_dir(path: Path) -> Check:
         parent = next((p for p in path.parents if p.exists()), None)
         if parent is not None and os.access(parent, os.W_OK | os.X_OK):
             return Check(name, True, f"{path} will be created on first use (private, 0700)")
-        return Check(name, False, f"{path} does not exist and cannot be created", "pass --data-dir with a writable folder")
+        return Check(
+            name, False, f"{path} does not exist and cannot be created", "pass --data-dir with a writable folder"
+        )
     if not path.is_dir():
         return Check(name, False, f"{path} is a file, not a directory", "pass --data-dir with a directory")
     try:
@@ -198,7 +219,9 @@ def _default_name(get: Callable[[], dict[str, Any]]) -> str | None:
 def _aplay_cards(aplay: str) -> list[str]:
     """Card names from `aplay -l` ('card 0: Headphones [bcm2835 Headphones], ...')."""
     done = subprocess.run([aplay, "-l"], capture_output=True, text=True, timeout=10, check=False)
-    return [line.split(":", 1)[1].split(",")[0].strip() for line in done.stdout.splitlines() if line.startswith("card ")]
+    return [
+        line.split(":", 1)[1].split(",")[0].strip() for line in done.stdout.splitlines() if line.startswith("card ")
+    ]
 
 
 def _has_module(module: str) -> bool:

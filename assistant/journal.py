@@ -78,11 +78,11 @@ def _epoch(created_at: str) -> float:
 
 def check_file(path: Path) -> None:
     """Refuse a file that is not an SQLite database before SQLite gets to touch it."""
-    if not path.exists():
-        return
-    if path.is_dir():
-        raise JournalError(f"{path} is a directory, not a journal; move it aside or use another --data-dir")
-    try:
+    try:  # exists() itself raises PermissionError when the directory cannot be searched
+        if not path.exists():
+            return
+        if path.is_dir():
+            raise JournalError(f"{path} is a directory, not a journal; move it aside or use another --data-dir")
         with path.open("rb") as handle:
             head = handle.read(16)
     except PermissionError as exc:
@@ -343,7 +343,11 @@ def recover_entries(path: Path) -> list[Entry]:
 
     Never writes to the file. Rows that cannot be read are skipped.
     """
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except PermissionError as exc:
+        raise JournalError(f"cannot read journal {path}: permission denied; fix its owner or permissions") from exc
+    if not exists:
         raise JournalError(f"no journal at {path}; check --data-dir")
     try:
         db = _connect_readonly(path)

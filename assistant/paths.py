@@ -25,9 +25,9 @@ def default_data_dir() -> Path:
 
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) as an owner-only directory; tighten it if we created it."""
-    if path.exists() and not path.is_dir():
-        raise JournalError(f"{path} is a file, not a directory; pass --data-dir with a directory path")
-    try:
+    try:  # exists() itself raises PermissionError when a parent cannot be searched
+        if path.exists() and not path.is_dir():
+            raise JournalError(f"{path} is a file, not a directory; pass --data-dir with a directory path")
         existed = path.exists()
         path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         if not existed:

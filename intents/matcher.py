@@ -1,0 +1,276 @@
+"""Text -> intent: Rekindle's hassil templates (intents/templates/*.yaml) matched against normalised text.
+
+    >>> Matcher().match("I'm grateful that Sam cooked dinner")
+    IntentResult(intent='log_gratitude', slots={'text': 'sam cooked dinner'}, confidence=1.0, ...)
+
+Anything the templates do not cover comes back as `none`: a wrong action is worse than asking again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import ContentError
+from intents.fallback import Fallback
+from intents.normalize import Normalized, normalize
+
+if TYPE_CHECKING:
+    from hassil import Intents
+    from hassil.expression import Sentence
+
+_LOGGER = logging.getLogger(__name__)
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+"""Where the intent templates ship (one YAML file per group of intents)."""
+
+NONE = "none"
+"""The intent for anything that is not a Rekindle command."""
+
+INTENT_NAMES: tuple[str, ...] = (
+    "conversation_starter",
+    "log_gratitude",
+    "review_gratitude",
+    "strategy_advice",
+    "date_idea",
+    "date_night_start",
+    "date_night_stop",
+    "date_night_pause",
+    "date_night_resume",
+    "next",
+    "repeat",
+    "help",
+    "stop",
+    "yes",
+    "no",
+    "delete_gratitude",
+    NONE,
+)
+"""Every intent the matcher can return (a contract shared with the dialog and outside tools)."""
+
+SLOT_VALUES: dict[str, frozenset[str] | type] = {
+    "depth": frozenset({"light", "deep"}),
+    "period": frozenset({"today", "yesterday", "this_week", "this_month", "all"}),
+    "strategy": frozenset(
+        {
+            "communication",
+            "active_listening",
+            "romance",
+            "underlying_issues",
+            "vulnerability",
+            "quality_time",
+            "professional_help",
+            "gratitude",
+        }
+    ),
+    "text": str,
+    "minutes": int,
+}
+"""Allowed values of each slot: a closed set of ids, or the type of a free value."""
+
+MAX_INPUT_CHARS = 2000
+"""Longer input (characters, after stripping) is never a command or a spoken journal entry: it is `none`."""
+
+MATCH_WINDOW_CHARS = 200
+"""Only this many characters of normalised text go to hassil; a longer line can only be a journal entry whose
+wildcard runs to the end, and then the entry keeps the whole line."""
+
+CLAUSE_CONFIDENCE = 0.8
+"""Confidence when no template matches the whole text but its clauses ("sorry, can you repeat that?") agree."""
+
+FALLBACK_CONFIDENCE = 0.6
+"""Confidence of a keyword guess (intents/fallback.py) when neither the text nor its clauses match a template."""
+
+_CLAUSE_BREAK = re.compile(r"[,;:.!?…]+(?:\s+|$)|\s+[-–—]+\s+")
+
+_CONTENT_FREE = frozenset(
+    {"it", "that", "this", "you", "them", "him", "her", "everything", "all", "all of it", "it all", "all that"}
+)
+_INTENSIFIERS = ("so much", "very much", "a lot", "a bunch", "so", "too", "though", "really", "lots")
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    """What one utterance asks for."""
+
+    intent: str
+    """One of INTENT_NAMES; `none` when the text is not a Rekindle command."""
+
+    slots: dict[str, str | int] = field(default_factory=dict)
+    """Slot values by name: depth, period, strategy (ids), text (the user's words), minutes (an int, minutes)."""
+
+    confidence: float = 0.0
+    """1.0 for an exact template match, 0.0 for `none`."""
+
+    text: str = ""
+    """The input text, stripped of surrounding whitespace (at most MAX_INPUT_CHARS characters)."""
+
+
+def template_files(template_dir: Path | None = None) -> list[Path]:
+    """The template YAML files, sorted, so that the speech side can build a grammar from the same data."""
+    directory = TEMPLATE_DIR if template_dir is None else template_dir
+    return sorted(directory.glob("*.yaml"))
+
+
+class Matcher:
+    """Loads the templates once; `match` turns one utterance into an IntentResult."""
+
+    def __init__(self, template_dir: Path | None = None) -> None:
+        started = time.perf_counter()
+        self.files: list[Path] = template_files(template_dir)
+        """The YAML files the templates came from."""
+        self.intents, section = _load(self.files)
+        """The parsed hassil Intents (for grammar building and sampling)."""
+        self.fallback = Fallback(section, self.intents)
+        """Keyword guesses for text no template matches."""
+        _LOGGER.debug(
+            "Loaded %d intents from %d files in %.3f s",
+            len(self.intents.intents),
+            len(self.files),
+            time.perf_counter() - started,
+        )
+
+    def match(self, text: str) -> IntentResult:
+        """The intent and slots of `text`; `none` (never an exception) for anything that is not a command."""
+        stripped = text.strip()
+        if not stripped or len(stripped) > MAX_INPUT_CHARS:
+            return IntentResult(NONE, text=stripped[:MAX_INPUT_CHARS])
+        found = self._recognize(normalize(stripped))
+        if found is not None:
+            return IntentResult(found[0], found[1], 1.0, stripped)
+        clauses = [clause for clause in _CLAUSE_BREAK.split(stripped) if clause.strip()]
+        if len(clauses) > 1:
+            result = self._match_clauses(clauses, stripped)
+            if result.intent != NONE:
+                return result
+        guess = self.fallback.guess(normalize(stripped))
+        if guess is not None:
+            return IntentResult(guess[0], guess[1], FALLBACK_CONFIDENCE, stripped)
+        return IntentResult(NONE, text=stripped)
+
+    def _match_clauses(self, clauses: list[str], stripped: str) -> IntentResult:
+        """"We're bored, give us a question": the one intent the clauses agree on, or `none` if they disagree."""
+        found = [self._recognize(normalize(clause)) for clause in clauses]
+        matched = [result for result in found if result is not None]
+        if len({intent for intent, _ in matched}) != 1:
+            return IntentResult(NONE, text=stripped)
+        intent, slots = max(matched, key=lambda result: len(result[1]))
+        return IntentResult(intent, slots, CLAUSE_CONFIDENCE, stripped)
+
+    def _recognize(self, normalized: Normalized) -> tuple[str, dict[str, str | int]] | None:
+        """Intent name and slots if a template matches the whole of `normalized`."""
+        from hassil.recognize import recognize_best
+
+        if not normalized.words:
+            return None
+        window = _window(normalized)
+        window_text = " ".join(normalized.words[:window])
+        result = recognize_best(window_text, self.intents)
+        if result is None:
+            return None
+        truncated = window < len(normalized.words)
+        slots: dict[str, str | int] = {}
+        for entity in result.entities_list:
+            if entity.is_wildcard:
+                if entity.text_span is None:
+                    return None
+                start, end = entity.text_span
+                first = window_text[:start].count(" ")
+                last = window_text[: max(end - 1, start)].count(" ")
+                if truncated and end >= len(window_text):
+                    last = len(normalized.words) - 1
+                words = normalized.source_text(first, last)
+                if not words:
+                    return None
+                slots[entity.name] = words
+            elif isinstance(entity.value, (str, int)) and not isinstance(entity.value, bool):
+                slots[entity.name] = entity.value
+        if truncated and "text" not in slots:
+            return None
+        metadata = result.intent_metadata or {}
+        if metadata.get("needs_content") and _content_free(str(slots.get("text", ""))):
+            return None
+        return result.intent.name, slots
+
+
+def _window(normalized: Normalized) -> int:
+    """How many leading words fit in MATCH_WINDOW_CHARS."""
+    used = 0
+    for index, word in enumerate(normalized.words):
+        used += len(word) + (1 if index else 0)
+        if used > MATCH_WINDOW_CHARS:
+            return max(index, 1)
+    return len(normalized.words)
+
+
+def _content_free(text: str) -> bool:
+    """True for "it", "you so much", "that a lot": thanks to the assistant, not a journal entry."""
+    words = text.lower().strip(" .!?,")
+    changed = True
+    while changed:
+        changed = False
+        for tail in _INTENSIFIERS:
+            if words.endswith(" " + tail):
+                words = words[: -len(tail) - 1]
+                changed = True
+    return words in _CONTENT_FREE
+
+
+def _load(files: list[Path]) -> tuple[Intents, dict[str, Any]]:
+    """Parse and check the template files; any fault is a ContentError naming the file or intent."""
+    import yaml
+    from hassil import Intents
+    from hassil.parser import ParseError
+    from hassil.util import merge_dict
+
+    if not files:
+        raise ContentError("no intent templates found (intents/templates/*.yaml); reinstall Rekindle")
+    merged: dict[str, Any] = {}
+    for path in files:
+        try:
+            with path.open(encoding="utf-8") as stream:
+                data = yaml.safe_load(stream)
+        except (OSError, yaml.YAMLError) as error:
+            raise ContentError(f"{path.name} cannot be read as YAML ({error}); fix the template file") from error
+        if not isinstance(data, dict):
+            raise ContentError(f"{path.name} is not a mapping of intents/lists/rules; fix the template file")
+        merge_dict(merged, data)
+    try:
+        intents = Intents.from_dict(merged)
+    except (KeyError, TypeError, ValueError, AssertionError, ParseError) as error:
+        raise ContentError(f"intent templates are malformed ({error}); fix intents/templates/*.yaml") from error
+    unknown = sorted(set(intents.intents) - set(INTENT_NAMES[:-1]))
+    if unknown:
+        raise ContentError(f"templates define unknown intents {unknown}; use the names in INTENT_NAMES")
+    for name, intent in intents.intents.items():
+        for data in intent.data:
+            try:
+                sentences = data.sentences
+            except ParseError as error:
+                raise ContentError(f"intent {name}: a template does not parse ({error}); fix it") from error
+            rules = {**intents.expansion_rules, **data.expansion_rules}
+            lists = {**intents.slot_lists, **data.slot_lists}
+            for sentence in sentences:
+                _check_references(name, sentence, rules, lists)
+    section = merged.get("fallback", {})
+    if not isinstance(section, dict):
+        raise ContentError("the fallback section of the intent templates must be a mapping; fix the YAML")
+    return intents, section
+
+
+def _check_references(intent: str, sentence: Sentence, rules: dict[str, Sentence], lists: dict[str, Any]) -> None:
+    """Raise ContentError if `sentence` uses a rule or list that does not exist (hassil would fail at match time)."""
+    from hassil.expression import ListReference, RuleReference
+
+    from intents.template_stats import walk
+
+    for expression in walk(sentence.expression, rules, lists):
+        if isinstance(expression, RuleReference) and expression.rule_name not in rules:
+            raise ContentError(f"intent {intent}: unknown rule <{expression.rule_name}> in {sentence.text!r}")
+        if isinstance(expression, ListReference) and expression.list_name not in lists:
+            raise ContentError(f"intent {intent}: unknown list {{{expression.list_name}}} in {sentence.text!r}")
+
