@@ -32,10 +32,19 @@ def positive_seconds(_ctx: click.Context, _param: click.Parameter, value: float 
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", type=click.Path(path_type=Path), envvar="REKINDLE_HOME",
-              help="Where the journal, clips and models live (default: the per-user data directory).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), envvar="REKINDLE_CONFIG",
-              help="A TOML settings file (default: config.toml in the data directory, if present).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="REKINDLE_HOME",
+    help="Where the journal, clips and models live (default: the per-user data directory).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    envvar="REKINDLE_CONFIG",
+    help="A TOML settings file (default: config.toml in the data directory, if present).",
+)
 @click.option("--debug", is_flag=True, help="Log what each stage does on stderr.")
 @click.version_option(__version__, prog_name="rekindle")
 @click.pass_context
@@ -44,8 +53,11 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None, deb
 
     Run with no command to start listening. Example: rekindle ask "give me a conversation starter"
     """
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     app = App(data_dir, config_file)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -70,7 +82,7 @@ def ask(app: App, text: str, as_json: bool, mute: bool) -> None:
     Example: rekindle ask "give me a date night idea" --mute
     """
     if not text.strip():
-        raise click.BadParameter("the text is empty; say what you want, e.g. \"give me a tip\"", param_hint="TEXT")
+        raise click.BadParameter('the text is empty; say what you want, e.g. "give me a tip"', param_hint="TEXT")
     app.settings = app.settings.replace(mute=mute or app.settings.mute)
     turn = app.dialog().handle(text)
     emit(turn.to_json()) if as_json else _reply_line(turn.reply)
@@ -89,8 +101,13 @@ def _stdin_lines(lines: queue.Queue[str | None]) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line: turns and date-night prompts.")
 @click.option("--mute", is_flag=True, help="Print replies without speaking them.")
-@click.option("--date-night-interval", type=float, callback=positive_seconds, metavar="SECONDS",
-              help="Seconds between date-night prompts (default 480).")
+@click.option(
+    "--date-night-interval",
+    type=float,
+    callback=positive_seconds,
+    metavar="SECONDS",
+    help="Seconds between date-night prompts (default 480).",
+)
 @click.pass_obj
 def chat(app: App, as_json: bool, mute: bool, date_night_interval: float | None) -> None:
     """Chat by typing: each line of standard input is one turn (works from a pipe).
@@ -127,8 +144,9 @@ def chat(app: App, as_json: bool, mute: bool, date_night_interval: float | None)
 
 @cli.command()
 @click.argument("text")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="The WAV file to write.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The WAV file to write."
+)
 @click.pass_obj
 def say(app: App, text: str, output: Path) -> None:
     """Speak TEXT into a WAV file (pyttsx3 with espeak-ng).
@@ -148,6 +166,7 @@ def main() -> None:
     from assistant import cli_journal, cli_voice
 
     cli.add_command(cli_journal.journal)
+    cli_journal.journal.add_command(cli_voice.retranscribe)
     for command in cli_voice.COMMANDS:
         cli.add_command(command)
     try:

@@ -41,15 +41,21 @@ def list_entries(app: App, as_json: bool) -> None:
         click.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False))
         return
     if not entries:
-        click.echo("The journal is empty. Try: rekindle ask \"I'm grateful that we laughed today\"")
+        click.echo('The journal is empty. Try: rekindle ask "I\'m grateful that we laughed today"')
     for e in entries:
         clip = f"  [clip: {e.audio}]" if e.audio else ""
         click.echo(f"{e.id:>4}  {e.created_at}  {e.source:<5}  {e.text}{clip}")
 
 
 @journal.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "markdown"]), default="json", show_default=True,
-              help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "markdown"]),
+    default="json",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE, not stdout.")
 @click.pass_obj
 def export(app: App, fmt: str, output: Path | None) -> None:

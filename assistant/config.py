@@ -48,7 +48,9 @@ class Settings:
     def validated(self) -> Settings:
         """Check ranges and choices; raise ConfigError naming the setting and what is allowed."""
         if not 0 < self.date_night_interval < math.inf:  # TOML allows nan and inf
-            raise ConfigError(f"date_night_interval must be a positive number of seconds, not {self.date_night_interval}")
+            raise ConfigError(
+                f"date_night_interval must be a positive number of seconds, not {self.date_night_interval}"
+            )
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown engine '{self.engine}'; use one of: {', '.join(ENGINES)}")
         if self.wake_word and self.wake_word not in WAKE_WORDS:

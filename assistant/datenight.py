@@ -74,8 +74,11 @@ class DateNight:
 
     def finished(self, now: float) -> bool:
         """True when a set duration has run out."""
-        return (self.phase is Phase.RUNNING and self._ends_at_active is not None
-                and self.active_seconds(now) >= self._ends_at_active)
+        return (
+            self.phase is Phase.RUNNING
+            and self._ends_at_active is not None
+            and self.active_seconds(now) >= self._ends_at_active
+        )
 
     def due(self, now: float) -> bool:
         """True when a prompt should be spoken now."""

@@ -100,8 +100,14 @@ class Dialog:
         """DICTATION while a gratitude entry is awaited, else COMMAND."""
         return Mode.DICTATION if self._state.pending is Pending.GRATITUDE_TEXT else Mode.COMMAND
 
-    def handle(self, text: str, *, result: IntentResult | None = None, source: str = "text",
-               audio: str | None = None) -> Turn:
+    @property
+    def awaiting_answer(self) -> bool:
+        """True while Rekindle has asked something and waits for the answer."""
+        return self._state.pending is not Pending.NONE
+
+    def handle(
+        self, text: str, *, result: IntentResult | None = None, source: str = "text", audio: str | None = None
+    ) -> Turn:
         """One turn. `result` is given when speech recognition already matched it; `audio` is the clip path."""
         state = self._state
         intent = result or self.matcher.match(text)
@@ -281,7 +287,9 @@ class Dialog:
 
     def _summary(self, summary: Summary) -> str:
         self._state.topic = Topic.NONE
-        return self.ctx.say("date_night_summary", minutes=_spoken_minutes(summary.minutes * 60), prompts=summary.prompts)
+        return self.ctx.say(
+            "date_night_summary", minutes=_spoken_minutes(summary.minutes * 60), prompts=summary.prompts
+        )
 
     def _date_night_pause(self, _intent: IntentResult) -> str:
         if self.date_night.phase is not Phase.RUNNING:
@@ -297,8 +305,9 @@ class Dialog:
 
 
 def _spoken_minutes(seconds: float) -> str:
-    if seconds < 60:
-        return "less than a minute" if seconds < 30 else "about a minute"
+    if seconds < 90:
+        whole = round(seconds)
+        return "one second" if whole == 1 else f"{whole} seconds" if seconds < 60 else "a minute"
     minutes = round(seconds / 60)
     return "one minute" if minutes == 1 else f"{minutes} minutes"
 
@@ -323,4 +332,3 @@ HANDLERS: dict[str, Handler] = {
     "none": Dialog._none,
 }
 """Every intent's handler (a contract test checks that each intent has one)."""
-

@@ -141,14 +141,20 @@ class Journal:
     def _error(self, action: str, exc: sqlite3.Error) -> JournalError:
         text = str(exc)
         if "readonly" in text or "read-only" in text:
-            return JournalError(f"cannot {action} journal {self.path}: the data directory is read-only; "
-                                "make it writable or pass --data-dir")
+            return JournalError(
+                f"cannot {action} journal {self.path}: the data directory is read-only; "
+                "make it writable or pass --data-dir"
+            )
         if "disk is full" in text or "database or disk is full" in text:
-            return JournalError(f"cannot {action} journal {self.path}: the disk is full; free some space "
-                                "(nothing already saved was lost)")
+            return JournalError(
+                f"cannot {action} journal {self.path}: the disk is full; free some space "
+                "(nothing already saved was lost)"
+            )
         if "malformed" in text or "not a database" in text or "corrupt" in text:
-            return JournalError(f"journal {self.path} is damaged ({text}); nothing was changed: move it aside, "
-                                "and `rekindle journal export` can try to recover it")
+            return JournalError(
+                f"journal {self.path} is damaged ({text}); nothing was changed: move it aside, "
+                "and `rekindle journal export` can try to recover it"
+            )
         if "locked" in text or "busy" in text:
             return JournalError(f"journal {self.path} is busy in another Rekindle process; try again")
         return JournalError(f"cannot {action} journal {self.path}: {text}")
@@ -222,8 +228,7 @@ class Journal:
         self.close()
 
     # -- entries -------------------------------------------------------------------------------------
-    def add(self, text: str, *, source: str = "text", audio: str | None = None,
-            created_at: str | None = None) -> Entry:
+    def add(self, text: str, *, source: str = "text", audio: str | None = None, created_at: str | None = None) -> Entry:
         """Save one entry and commit it before returning."""
         text = text.strip()
         if not text:
@@ -356,8 +361,12 @@ def recover_entries(path: Path) -> list[Entry]:
     found: list[Entry] = []
     try:
         try:
-            return [Entry(*row) for row in db.execute(
-                "SELECT id, created_at, text, source, audio FROM entries ORDER BY created_at DESC, id DESC")]
+            return [
+                Entry(*row)
+                for row in db.execute(
+                    "SELECT id, created_at, text, source, audio FROM entries ORDER BY created_at DESC, id DESC"
+                )
+            ]
         except sqlite3.DatabaseError:
             pass
         try:
@@ -366,8 +375,9 @@ def recover_entries(path: Path) -> list[Entry]:
             max_id = 100_000
         for row_id in range(1, max_id + 1):
             try:
-                row = db.execute("SELECT id, created_at, text, source, audio FROM entries WHERE id=?",
-                                 (row_id,)).fetchone()
+                row = db.execute(
+                    "SELECT id, created_at, text, source, audio FROM entries WHERE id=?", (row_id,)
+                ).fetchone()
             except sqlite3.DatabaseError:
                 continue
             if row:

@@ -34,7 +34,7 @@ def period_bounds(period: str, now: datetime) -> tuple[float | None, float | Non
 
 
 def spoken_when(created_at: str, now: datetime) -> str:
-    """"today", "yesterday", "on Monday" or "on March 3" for an entry's time."""
+    """ "today", "yesterday", "on Monday" or "on March 3" for an entry's time."""
     stamp = datetime.fromisoformat(created_at)
     if stamp.tzinfo is not None and now.tzinfo is not None:
         stamp = stamp.astimezone(now.tzinfo)

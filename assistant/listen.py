@@ -1,0 +1,172 @@
+"""The hands-free loop: microphone -> wake word / push-to-talk -> endpointing -> recognition -> dialog -> speaker.
+
+Only `Listener.run` touches a device; `Listener.process` takes any iterable of audio chunks, so the whole loop
+runs in tests on audio from files or the virtual ALSA microphone.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sys
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from assistant.app import App
+from assistant.cli import emit
+from assistant.voice import spoken_turn
+from audio.chunk import AudioChunk
+
+if TYPE_CHECKING:
+    from assistant.dialog import Dialog
+    from audio.stt import SpeechToText
+
+_LOGGER = logging.getLogger(__name__)
+
+AWAKE_TIMEOUT_MS = 6000
+"""Milliseconds after a wake word (or a follow-up question) within which speech must start."""
+
+
+class Attention(str, enum.Enum):
+    """Whether the loop is taking commands."""
+
+    ASLEEP = "asleep"
+    """Waiting for the wake word or the Enter key."""
+    AWAKE = "awake"
+    """The next utterance is for Rekindle."""
+    ALWAYS = "always"
+    """Always-on commands: every utterance is heard, non-commands are rejected silently."""
+
+
+class Listener:
+    """Runs the loop; prints each turn (and speaks it unless muted)."""
+
+    def __init__(
+        self, app: App, engine: SpeechToText, dialog: Dialog, *, push_to_talk: bool = False, as_json: bool = False
+    ) -> None:
+        from audio.endpoint import Endpointer, EndpointSettings
+
+        self.app, self.engine, self.dialog, self.as_json = app, engine, dialog, as_json
+        settings = app.settings
+        self.endpointer = Endpointer(
+            EndpointSettings(
+                trailing_silence_ms=settings.trailing_silence_ms, max_utterance_ms=int(settings.max_utterance_s * 1000)
+            )
+        )
+        self.wake: Any = None
+        if settings.wake_word:
+            from audio.wake import make_wake_word
+
+            self.wake = make_wake_word(settings.wake_word)
+        self.push_to_talk = push_to_talk
+        self._key = threading.Event()
+        self._base = Attention.ASLEEP if (self.wake or push_to_talk) else Attention.ALWAYS
+        self.attention = self._base
+        self._awake_since = 0
+        self._skip_until = 0
+        self.turns = 0
+        """Turns taken so far."""
+
+    # -- device ----------------------------------------------------------------------------------------
+    def run(self, device: int | None = None) -> None:
+        """Listen on the microphone until Ctrl-C."""
+        from audio.mic import Microphone
+
+        if self.push_to_talk:
+            threading.Thread(target=self._read_keys, daemon=True).start()
+        with Microphone(device) as mic:
+            self._status()
+            self.process(mic.chunks())
+
+    def _read_keys(self) -> None:
+        for _line in sys.stdin:
+            self._key.set()
+
+    def _status(self) -> None:
+        how = {
+            Attention.ALWAYS: "say a command",
+            Attention.ASLEEP: "press Enter, then speak"
+            if self.push_to_talk
+            else f'say "{(self.app.settings.wake_word or "").replace("_", " ")}", then a command',
+        }[self._base]
+        click.echo(f'Rekindle is listening: {how}. Say "help" for ideas; Ctrl-C to quit.', err=True)
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def process(self, chunks: Iterable[AudioChunk]) -> None:
+        """Run the loop over audio chunks (16 kHz 16-bit mono)."""
+        from audio.endpoint import SpeechEnded
+
+        for chunk in chunks:
+            self._prompts()
+            if chunk.timestamp < self._skip_until:
+                continue  # our own voice, captured while a reply was playing
+            if self.attention is Attention.ASLEEP:
+                if self._woken(chunk):
+                    self._wake_up(chunk.timestamp)
+                continue
+            for event in self.endpointer.process(chunk):
+                if isinstance(event, SpeechEnded):
+                    self._turn(event.utterance, chunk.timestamp)
+            if (
+                self.attention is Attention.AWAKE
+                and not self.endpointer.in_speech
+                and chunk.timestamp - self._awake_since > AWAKE_TIMEOUT_MS
+            ):
+                self._fall_asleep()
+
+    def _woken(self, chunk: AudioChunk) -> bool:
+        if self.push_to_talk:
+            if self._key.is_set():
+                self._key.clear()
+                return True
+            return False
+        return bool(self.wake is not None and self.wake.process(chunk))
+
+    def _wake_up(self, timestamp: int) -> None:
+        self.attention, self._awake_since = Attention.AWAKE, timestamp
+        self.endpointer.reset()
+        if not self.app.settings.mute:
+            from audio.earcon import listening
+
+            self.app.speaker().play(listening())
+        _LOGGER.debug("awake at %d ms", timestamp)
+
+    def _fall_asleep(self) -> None:
+        self.attention = self._base
+        if self.wake is not None:
+            self.wake.reset()
+
+    def _turn(self, utterance: AudioChunk, now_ms: int) -> None:
+        woken = self.attention is Attention.AWAKE
+        voice_turn = spoken_turn(self.app, self.engine, self.dialog, utterance)
+        turn = voice_turn.turn
+        if not woken and turn.intent.intent == "none" and not voice_turn.transcript:
+            _LOGGER.debug("rejected an utterance of %.0f ms", utterance.milliseconds)
+            return  # always-on: speech that is not a command gets no answer
+        self.turns += 1
+        if self.as_json:
+            emit({**turn.to_json(), "transcript": voice_turn.transcript, "decode_ms": round(voice_turn.decode_ms, 1)})
+        else:
+            click.echo(f"> {voice_turn.transcript}\n{turn.reply}")
+        self._say(turn.reply, now_ms)
+        if self.dialog.awaiting_answer:
+            self.attention, self._awake_since = Attention.AWAKE, now_ms  # follow-up without the wake word
+        else:
+            self._fall_asleep()
+        self.endpointer.reset()
+
+    def _prompts(self) -> None:
+        for reply in self.dialog.poll():
+            emit({"event": "prompt", "reply": reply}) if self.as_json else click.echo(reply)
+            self._say(reply, None)
+
+    def _say(self, text: str, now_ms: int | None) -> None:
+        if self.app.settings.mute:
+            return
+        audio = self.app.voice().synthesize(text)
+        self.app.speaker().play(audio)
+        if now_ms is not None:
+            self._skip_until = now_ms + int(audio.milliseconds)
