@@ -55,11 +55,17 @@ class DateNight:
         return self._active + (now - self._since if self.phase is Phase.RUNNING else 0.0)
 
     def pause(self, now: float) -> None:
+        """Hold prompts; the time left until the next one is kept (no-op unless running)."""
+        if self.phase is not Phase.RUNNING:
+            return
         self._active += now - self._since
         self._remaining_at_pause = max(0.0, self._next_due - now)
         self.phase = Phase.PAUSED
 
     def resume(self, now: float) -> None:
+        """Carry on after a pause (no-op unless paused)."""
+        if self.phase is not Phase.PAUSED:
+            return
         self.phase = Phase.RUNNING
         self._since = now
         self._next_due = now + self._remaining_at_pause

@@ -135,7 +135,16 @@ class Journal:
             if not readonly:
                 self._migrate()
         except sqlite3.DatabaseError as exc:
+            self._close_quietly()
             raise self._error("open", exc) from exc
+        except JournalError:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
 
     # -- opening -------------------------------------------------------------------------------------
     def _error(self, action: str, exc: sqlite3.Error) -> JournalError:

@@ -3,6 +3,7 @@
 Rules are data (the `fallback:` section of the template YAML files, ignored by hassil):
 
     fallback:
+      max_words: 14                       # longer text is never guessed at
       veto: [weather, music]              # any of these words: never guess
       order: [delete_gratitude, ...]      # the first intent whose rule holds wins
       cues:                               # named sets of words or phrases; "appreci*" matches a word's start
@@ -72,11 +73,13 @@ class Fallback:
                 for need in section["rules"].get(intent, [])
             )
             """Rules in priority order."""
+            self.max_words = int(section.get("max_words", 14))
+            """Longer text (in normalised words) is never guessed at."""
             self.strategy_cues: dict[str, tuple[Cue, ...]] = {
                 strategy: _cues(phrases) for strategy, phrases in section.get("strategy", {}).items()
             }
             """Cues for each strategy id."""
-        except (KeyError, TypeError, AttributeError) as error:
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise ContentError(f"the fallback section of the intent templates is malformed ({error!r})") from error
         self._phrases = {
             name: _list_phrases(intents, name) for name in ("depth", "period", "period_possessive", "all_words")
@@ -90,7 +93,7 @@ class Fallback:
     def guess(self, normalized: Normalized) -> tuple[str, dict[str, str | int]] | None:
         """The intent and slots the keywords point to, or None."""
         words = normalized.words
-        if not words or any(cue.find(words) >= 0 for cue in self.veto):
+        if not words or len(words) > self.max_words or any(cue.find(words) >= 0 for cue in self.veto):
             return None
         for rule in self.rules:
             if all(any(cue.find(words) >= 0 for cue in need) for need in rule.needs):
