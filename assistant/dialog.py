@@ -126,7 +126,7 @@ class Dialog:
                 reply = self.ctx.say("gratitude_empty")
             else:
                 reply, entry = gratitude.save(self.ctx, words, source, audio)
-                state.last_entry = entry
+                state.last_entry, state.review = entry, None
             intent = IntentResult("log_gratitude", {"text": words} if words else {}, intent.confidence or 1.0, text)
         else:
             if state.pending is Pending.GRATITUDE_TEXT:
@@ -190,7 +190,7 @@ class Dialog:
         text = str(intent.slots.get("text") or "").strip()
         if text:
             reply, entry = gratitude.save(self.ctx, text, "voice" if self._voice_audio else "text", self._voice_audio)
-            self._state.last_entry = entry
+            self._state.last_entry, self._state.review = entry, None  # "delete that" now means this entry
             self._state.extras["saved"] = entry
             return reply
         self._state.pending = Pending.GRATITUDE_TEXT
@@ -200,7 +200,7 @@ class Dialog:
         period = intent.slots.get("period")
         reply, review = gratitude.start_review(self.ctx, str(period) if period else None)
         self._state.review = review
-        self._state.topic = Topic.REVIEW if review and review.entries else Topic.NONE
+        self._state.topic = Topic.REVIEW if review else Topic.NONE  # also when one page held them all
         return reply
 
     def _delete(self, _intent: IntentResult) -> str:
@@ -287,9 +287,8 @@ class Dialog:
 
     def _summary(self, summary: Summary) -> str:
         self._state.topic = Topic.NONE
-        return self.ctx.say(
-            "date_night_summary", minutes=_spoken_minutes(summary.minutes * 60), prompts=summary.prompts
-        )
+        spoken = _spoken_minutes(summary.minutes * 60) if summary.minutes else "less than a minute"
+        return self.ctx.say("date_night_summary", minutes=spoken, prompts=summary.prompts)
 
     def _date_night_pause(self, _intent: IntentResult) -> str:
         if self.date_night.phase is not Phase.RUNNING:
@@ -306,7 +305,7 @@ class Dialog:
 
 def _spoken_minutes(seconds: float) -> str:
     if seconds < 90:
-        whole = round(seconds)
+        whole = max(1, round(seconds))
         return "one second" if whole == 1 else f"{whole} seconds" if seconds < 60 else "a minute"
     minutes = round(seconds / 60)
     return "one minute" if minutes == 1 else f"{minutes} minutes"

@@ -9,7 +9,7 @@ Rules are data (the `fallback:` section of the template YAML files, ignored by h
       cues:                               # named sets of words or phrases; "appreci*" matches a word's start
         gratitude: [grateful, thankful, gratitude]
       rules:                              # a rule holds when the text has a cue from every named set
-        review_gratitude: [[gratitude, review]]
+        review_gratitude: [[gratitude, review]]           # ... and none from a set named with a leading "!"
       strategy:                           # strategy slot: the id whose cues occur most often
         active_listening: [listen*]
 
@@ -58,6 +58,13 @@ class Rule:
     needs: tuple[tuple[Cue, ...], ...]
     """Sets of cues; each set must be hit."""
 
+    unless: tuple[tuple[Cue, ...], ...] = ()
+    """Sets of cues none of which may be hit."""
+
+    def holds(self, words: Sequence[str]) -> bool:
+        """True if `words` hit every set in `needs` and no set in `unless`."""
+        return all(_hits(cues, words) for cues in self.needs) and not any(_hits(cues, words) for cues in self.unless)
+
 
 class Fallback:
     """Guesses an intent from keywords when no template matched; `guess` returns None when unsure."""
@@ -68,7 +75,11 @@ class Fallback:
             self.veto: tuple[Cue, ...] = _cues(section.get("veto", []))
             """Words that stop any guess (other assistants' domains: weather, music, timers)."""
             self.rules: tuple[Rule, ...] = tuple(
-                Rule(intent, tuple(cues[name] for name in need))
+                Rule(
+                    intent,
+                    tuple(cues[name] for name in need if not name.startswith("!")),
+                    tuple(cues[name[1:]] for name in need if name.startswith("!")),
+                )
                 for intent in section["order"]
                 for need in section["rules"].get(intent, [])
             )
@@ -85,7 +96,7 @@ class Fallback:
             name: _list_phrases(intents, name) for name in ("depth", "period", "period_possessive", "all_words")
         }
         self._durations = _list_phrases(intents, "hour_span") + [
-            (phrase + (unit,), value)
+            ((*phrase, unit), value)
             for phrase, value in _list_phrases(intents, "minute_count")
             for unit in ("minutes", "minute")
         ]
@@ -93,10 +104,10 @@ class Fallback:
     def guess(self, normalized: Normalized) -> tuple[str, dict[str, str | int]] | None:
         """The intent and slots the keywords point to, or None."""
         words = normalized.words
-        if not words or len(words) > self.max_words or any(cue.find(words) >= 0 for cue in self.veto):
+        if not words or len(words) > self.max_words or _hits(self.veto, words):
             return None
         for rule in self.rules:
-            if all(any(cue.find(words) >= 0 for cue in need) for need in rule.needs):
+            if rule.holds(words):
                 return rule.intent, self._slots(rule.intent, normalized)
         return None
 
@@ -121,12 +132,14 @@ class Fallback:
         return slots
 
     def _strategy(self, words: Sequence[str]) -> str | None:
-        hits = {
-            strategy: sum(cue.find(words) >= 0 for cue in cues) for strategy, cues in self.strategy_cues.items()
-        }
+        hits = {strategy: sum(cue.find(words) >= 0 for cue in cues) for strategy, cues in self.strategy_cues.items()}
         best = max(hits.values(), default=0)
         winners = [strategy for strategy, count in hits.items() if count == best]
         return winners[0] if best and len(winners) == 1 else None
+
+
+def _hits(cues: Sequence[Cue], words: Sequence[str]) -> bool:
+    return any(cue.find(words) >= 0 for cue in cues)
 
 
 def _word_matches(pattern: str, word: str) -> bool:

@@ -3,7 +3,9 @@
     >>> Matcher().match("I'm grateful that Sam cooked dinner")
     IntentResult(intent='log_gratitude', slots={'text': 'sam cooked dinner'}, confidence=1.0, ...)
 
-Anything the templates do not cover comes back as `none`: a wrong action is worse than asking again.
+Order: the whole text against the templates (confidence 1.0); else its clauses, if they agree (0.8); else a
+keyword guess that needs a domain word and an ask word (0.6, intents/fallback.py); else `none`. A wrong action
+is worse than asking again, so anything unsure comes back as `none`.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ wildcard runs to the end, and then the entry keeps the whole line."""
 CLAUSE_CONFIDENCE = 0.8
 """Confidence when no template matches the whole text but its clauses ("sorry, can you repeat that?") agree."""
 
+MAX_CLAUSES = 4
+"""Text with more clauses than this is not split (a command has one or two: "sorry, can you repeat that?")."""
+
 FALLBACK_CONFIDENCE = 0.6
 """Confidence of a keyword guess (intents/fallback.py) when neither the text nor its clauses match a template."""
 
@@ -89,6 +94,8 @@ _CLAUSE_BREAK = re.compile(r"[,;:.!?…]+(?:\s+|$)|\s+[-–—]+\s+")
 
 _CONTENT_FREE = frozenset(
     {"it", "that", "this", "you", "them", "him", "her", "everything", "all", "all of it", "it all", "all that"}
+    | {f"{owner} {thing}" for owner in ("the", "your") for thing in ("help", "advice", "tip", "tips", "idea", "time")}
+    | {"you guys", "rekindle", "your help", "that you", "it that", "the question", "the suggestion", "the reminder"}
 )
 _INTENSIFIERS = ("so much", "very much", "a lot", "a bunch", "so", "too", "though", "really", "lots")
 
@@ -104,7 +111,8 @@ class IntentResult:
     """Slot values by name: depth, period, strategy (ids), text (the user's words), minutes (an int, minutes)."""
 
     confidence: float = 0.0
-    """1.0 for an exact template match, 0.0 for `none`."""
+    """1.0 for an exact template match, CLAUSE_CONFIDENCE when its clauses match and agree, FALLBACK_CONFIDENCE
+    for a keyword guess, 0.0 for `none`."""
 
     text: str = ""
     """The input text, stripped of surrounding whitespace (at most MAX_INPUT_CHARS characters)."""
@@ -123,8 +131,9 @@ class Matcher:
         started = time.perf_counter()
         self.files: list[Path] = template_files(template_dir)
         """The YAML files the templates came from."""
-        self.intents, section = _load(self.files)
+        self.intents: Intents
         """The parsed hassil Intents (for grammar building and sampling)."""
+        self.intents, section = _load(self.files)
         self.fallback = Fallback(section, self.intents)
         """Keyword guesses for text no template matches."""
         _LOGGER.debug(
@@ -141,9 +150,9 @@ class Matcher:
             return IntentResult(NONE, text=stripped[:MAX_INPUT_CHARS])
         found = self._recognize(normalize(stripped))
         if found is not None:
-            return IntentResult(found[0], found[1], 1.0, stripped)
+            return IntentResult(found[0], found[1], 1.0 if found[0] != NONE else 0.0, stripped)
         clauses = [clause for clause in _CLAUSE_BREAK.split(stripped) if clause.strip()]
-        if len(clauses) > 1:
+        if 1 < len(clauses) <= MAX_CLAUSES:
             result = self._match_clauses(clauses, stripped)
             if result.intent != NONE:
                 return result
@@ -153,16 +162,19 @@ class Matcher:
         return IntentResult(NONE, text=stripped)
 
     def _match_clauses(self, clauses: list[str], stripped: str) -> IntentResult:
-        """"We're bored, give us a question": the one intent the clauses agree on, or `none` if they disagree."""
+        """The one intent the clauses agree on ("we're bored, give us a question"), or `none` if they disagree."""
         found = [self._recognize(normalize(clause)) for clause in clauses]
-        matched = [result for result in found if result is not None]
+        matched = [result for result in found if result is not None and result[0] != NONE]
         if len({intent for intent, _ in matched}) != 1:
             return IntentResult(NONE, text=stripped)
         intent, slots = max(matched, key=lambda result: len(result[1]))
         return IntentResult(intent, slots, CLAUSE_CONFIDENCE, stripped)
 
     def _recognize(self, normalized: Normalized) -> tuple[str, dict[str, str | int]] | None:
-        """Intent name and slots if a template matches the whole of `normalized`."""
+        """Intent name and slots if a template matches the whole of `normalized`.
+
+        `none` when a template matched but is refused ("I appreciate it" thanks the assistant, it logs nothing).
+        """
         from hassil.recognize import recognize_best
 
         if not normalized.words:
@@ -193,7 +205,7 @@ class Matcher:
             return None
         metadata = result.intent_metadata or {}
         if metadata.get("needs_content") and _content_free(str(slots.get("text", ""))):
-            return None
+            return NONE, {}
         return result.intent.name, slots
 
 
@@ -233,7 +245,7 @@ def _load(files: list[Path]) -> tuple[Intents, dict[str, Any]]:
     for path in files:
         try:
             with path.open(encoding="utf-8") as stream:
-                data = yaml.safe_load(stream)
+                data = yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (OSError, yaml.YAMLError) as error:
             raise ContentError(f"{path.name} cannot be read as YAML ({error}); fix the template file") from error
         if not isinstance(data, dict):
@@ -273,4 +285,3 @@ def _check_references(intent: str, sentence: Sentence, rules: dict[str, Sentence
             raise ContentError(f"intent {intent}: unknown rule <{expression.rule_name}> in {sentence.text!r}")
         if isinstance(expression, ListReference) and expression.list_name not in lists:
             raise ContentError(f"intent {intent}: unknown list {{{expression.list_name}}} in {sentence.text!r}")
-

@@ -137,14 +137,26 @@ _LEADING: tuple[tuple[str, ...], ...] = tuple(
 """Wake phrases, discourse markers and polite wrappers dropped at the start (longest first per word)."""
 
 _TRAILING: tuple[tuple[str, ...], ...] = tuple(
-    tuple(phrase.split())
-    for phrase in ("thank you rekindle", "thanks rekindle", "thank you", "thanks", "rekindle")
+    tuple(phrase.split()) for phrase in ("thank you rekindle", "thanks rekindle", "thank you", "thanks", "rekindle")
 )
 """Phrases dropped at the end, when something is left in front of them."""
 
-PARTNER_WORDS = (
-    "partner wife husband girlfriend boyfriend spouse fiance fiancee fiancé fiancée love babe darling honey"
-).split()
+PARTNER_WORDS = [
+    "partner",
+    "wife",
+    "husband",
+    "girlfriend",
+    "boyfriend",
+    "spouse",
+    "fiance",
+    "fiancee",
+    "fiancé",
+    "fiancée",
+    "love",
+    "babe",
+    "darling",
+    "honey",
+]
 """Words for the other half of the couple."""
 
 _BENEFACTIVES: tuple[tuple[str, ...], ...] = tuple(
@@ -175,11 +187,29 @@ _BENEFACTIVES: tuple[tuple[str, ...], ...] = tuple(
 
 _GRATITUDE_WORDS = frozenset({"grateful", "thankful", "appreciate", "appreciative", "appreciated", "gratitude"})
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
 def number_words(value: int) -> list[str]:
@@ -219,8 +249,11 @@ class Normalized:
 
         Punctuation inside is kept; punctuation at either end is stripped.
         """
-        indices = sorted(set(self.sources[first_word : last_word + 1]))
-        return " ".join(self.tokens[i] for i in indices).lower().strip(_EDGE_PUNCTUATION)
+        if first_word > last_word or last_word >= len(self.words):
+            return ""
+        tokens = self.tokens[self.sources[first_word] : self.sources[last_word] + 1]
+        kept = [token for token in tokens if token.lower().strip(_EDGE_PUNCTUATION) not in DISFLUENCIES]
+        return " ".join(kept).lower().strip(_EDGE_PUNCTUATION)
 
 
 def _token_words(token: str) -> list[str]:
@@ -303,7 +336,4 @@ def normalize(text: str) -> Normalized:
     pairs: list[tuple[str, int]] = [(word, index) for index, token in enumerate(tokens) for word in _token_words(token)]
     pairs = _strip_edges(_rewrite_phrases(pairs))
     words = tuple(word for word, _ in pairs)
-    return Normalized(
-        text=" ".join(words), words=words, sources=tuple(source for _, source in pairs), tokens=tokens
-    )
-
+    return Normalized(text=" ".join(words), words=words, sources=tuple(source for _, source in pairs), tokens=tokens)

@@ -60,14 +60,16 @@ def walk(expression: Expression, rules: dict[str, Sentence], lists: dict[str, An
         yield current
         if isinstance(current, Group):
             stack.extend(reversed(current.items))
-        elif isinstance(current, RuleReference) and current.rule_name in rules:
-            if "<" + current.rule_name not in seen:
-                seen.add("<" + current.rule_name)
-                stack.append(rules[current.rule_name].expression)
-        elif isinstance(current, ListReference) and isinstance(lists.get(current.list_name), TextSlotList):
-            if "{" + current.list_name not in seen:
-                seen.add("{" + current.list_name)
-                stack.extend(value.text_in for value in lists[current.list_name].values)
+        elif isinstance(current, RuleReference) and current.rule_name in rules and "<" + current.rule_name not in seen:
+            seen.add("<" + current.rule_name)
+            stack.append(rules[current.rule_name].expression)
+        elif (
+            isinstance(current, ListReference)
+            and isinstance(lists.get(current.list_name), TextSlotList)
+            and "{" + current.list_name not in seen
+        ):
+            seen.add("{" + current.list_name)
+            stack.extend(value.text_in for value in lists[current.list_name].values)
 
 
 def _count(expression: Expression, rules: dict[str, Sentence], lists: dict[str, Any], memo: dict[str, int]) -> int:

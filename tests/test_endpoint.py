@@ -174,6 +174,12 @@ def test_bad_settings_are_refused(field: str, value: float) -> None:
         EndpointSettings(**{field: value})  # type: ignore[arg-type]
 
 
+def test_auto_detector_prefers_silero() -> None:
+    from audio.vad import MicroVadActivity, SileroActivity
+
+    assert isinstance(make_vad("auto"), SileroActivity if HAVE_SILERO else MicroVadActivity)
+
+
 def test_unknown_detector() -> None:
     with pytest.raises(AudioError, match="unknown voice activity detector 'webrtc'"):
         make_vad("webrtc")
