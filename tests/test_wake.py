@@ -12,7 +12,7 @@ from audio.chunk import AudioChunk, split
 from audio.synth import ESPEAK_VOICES, PIPER, Synthesizer, Voice
 from audio.wake import WAKE_WORDS, MicroWakeWordDetector, make_wake_word
 
-SYNTH = Synthesizer(Path(__file__).parent / ".cache" / "synth")
+SYNTH = Synthesizer(Path(__file__).parent / ".cache")
 PIPER_VOICES = [PIPER, Voice("piper", "joe", 0.8), Voice("piper", "joe", 1.2)]
 VOICES = PIPER_VOICES + list(ESPEAK_VOICES)
 ORDINARY = [
