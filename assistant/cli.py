@@ -155,6 +155,7 @@ def say(app: App, text: str, output: Path) -> None:
     """
     if not text.strip():
         raise click.BadParameter("the text is empty; give something to say", param_hint="TEXT")
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # bytes the terminal could not decode
     from audio.tts import save_wav
 
     save_wav(text, output, app.voice())

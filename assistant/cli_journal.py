@@ -69,8 +69,8 @@ def export(app: App, fmt: str, output: Path | None) -> None:
     try:
         entries = _existing_entries(app)
     except JournalError as exc:
+        entries = recover_entries(path)  # one line of its own when nothing at all can be read
         click.echo(f"rekindle: warning: {exc}; exporting what can still be read", err=True)
-        entries = recover_entries(path)
     text = dumps(entries, fmt)
     if output is None:
         click.echo(text, nl=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,11 @@ from audio.stt import Mode
 from intents.matcher import IntentResult, Matcher
 
 _LOGGER = logging.getLogger(__name__)
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+"""Lone surrogates (bytes a terminal could not decode): SQLite and the voice cannot encode them."""
+_KEEP_DELETE_QUESTION = frozenset({"yes", "no", "repeat", "help", "none"})
+"""Turns that leave "delete ...? yes or no" open; any other command abandons the question."""
 
 
 class Pending(str, enum.Enum):
@@ -110,12 +116,15 @@ class Dialog:
     ) -> Turn:
         """One turn. `result` is given when speech recognition already matched it; `audio` is the clip path."""
         state = self._state
+        text = _SURROGATES.sub("\ufffd", text)
         intent = result or self.matcher.match(text)
         entry: Entry | None = None
         self._voice_audio = audio
         source = source if source in ("voice", "text") else "text"
         if is_crisis(text):
             state.pending = Pending.NONE
+            if self.date_night.phase is Phase.RUNNING:  # no playful prompt may follow; "resume" carries on
+                self.date_night.pause(self.ctx.clock.monotonic())
             reply = crisis_reply()
         elif state.pending is Pending.GRATITUDE_TEXT and intent.intent not in ("stop", "no", "help"):
             state.pending = Pending.NONE
@@ -134,6 +143,8 @@ class Dialog:
                 if intent.intent != "help":
                     reply = self.ctx.say("gratitude_cancelled")
                     return self._finish(text, intent, reply, None)
+            if state.pending is Pending.DELETE_CONFIRM and intent.intent not in _KEEP_DELETE_QUESTION:
+                state.pending, state.delete_target = Pending.NONE, None  # a later "yes" must not delete
             reply = HANDLERS[intent.intent](self, intent)
             entry = state.extras.pop("saved", None)
         return self._finish(text, intent, reply, entry)

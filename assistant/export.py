@@ -52,6 +52,13 @@ def _entry(raw: dict[str, Any], where: str) -> Entry:
     except (TypeError, ValueError) as exc:
         raise JournalError(f"{where}: each entry needs id, created_at, text and source ({exc})") from exc
     audio = raw.get("audio")
+    for value in (text, str(audio)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise JournalError(
+                f"{where}: {value[:40]!r} holds a broken character escape; fix it or export again"
+            ) from exc
     return Entry(entry_id, created_at, text, source, str(audio) if audio not in (None, "") else None)
 
 

@@ -61,7 +61,7 @@ def journal_copy(session: tuple[Path, Any], tmp_path: Path) -> Path:
     return Path(shutil.copytree(session[0], tmp_path / "data"))
 
 
-def listed(data: Path, **kwargs: Any) -> list[dict[str, Any]]:
+def listed(data: Path | None, **kwargs: Any) -> list[dict[str, Any]]:
     done = rekindle("journal", "list", "--json", data_dir=data, **kwargs)
     assert done.returncode == 0, done.stderr
     value = json.loads(done.stdout)
@@ -143,6 +143,30 @@ def test_chat_survives_input_that_is_not_utf8(tmp_path: Path) -> None:
     assert [t["intent"] for t in json_lines(done.stdout.decode())][-1] == "help"
 
 
+def test_command_line_text_that_is_not_utf8_is_saved_and_spoken(tmp_path: Path) -> None:
+    """A terminal in another encoding: the undecodable byte becomes U+FFFD instead of a crash."""
+    asked = subprocess.run(
+        [REKINDLE, b"--data-dir", tmp_path, b"ask", b"--json", b"--mute", b"I'm grateful for caf\xe9 mornings"],
+        capture_output=True,
+        env=clean_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert asked.returncode == 0, asked.stderr.decode()
+    [turn] = json_lines(asked.stdout.decode())
+    assert turn["slots"] == {"text": "caf\ufffd mornings"}
+    assert [e["text"] for e in listed(tmp_path)] == ["caf\ufffd mornings"]
+    said = subprocess.run(
+        [REKINDLE, b"say", b"caf\xe9 time", b"-o", tmp_path / "cafe.wav"],
+        capture_output=True,
+        env=clean_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert said.returncode == 0, said.stderr.decode()
+    assert (tmp_path / "cafe.wav").stat().st_size > 1000
+
+
 def test_ask_plain_prints_one_reply(tmp_path: Path) -> None:
     done = rekindle("ask", "give me a date night idea", "--mute", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -216,6 +240,16 @@ def test_import_round_trip_and_importing_twice_adds_nothing(
     second = rekindle("journal", "import", exported, data_dir=fresh)
     assert second.stdout.strip() == "Imported 0 entries (3 already present)."
     assert listed(fresh) == listed(session[0])
+
+
+def test_import_of_a_broken_character_escape_fails_with_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    entry = {"id": 1, "created_at": "2026-11-26T20:00:00+00:00", "text": "caf\udce9", "source": "text", "audio": None}
+    broken.write_text(json.dumps([entry]), encoding="utf-8")  # json writes the lone surrogate as an escape
+    done = rekindle("journal", "import", broken, data_dir=tmp_path / "data")
+    assert done.returncode == 1
+    assert "broken.json" in one_error_line(done.stderr)
+    assert listed(tmp_path / "data") == []
 
 
 def test_delete_by_id(journal_copy: Path) -> None:
@@ -361,7 +395,7 @@ def test_rekindle_home_sets_the_data_directory(tmp_path: Path) -> None:
     done = rekindle("ask", "--mute", "I'm grateful for the quiet morning", env=env)
     assert done.returncode == 0, done.stderr
     assert (home / "journal.db").is_file()
-    assert [e["text"] for e in listed(None, env=env)] == ["the quiet morning"]  # type: ignore[arg-type]
+    assert [e["text"] for e in listed(None, env=env)] == ["the quiet morning"]
     assert listed(tmp_path / "other", env=env) == []  # --data-dir wins over the variable
 
 

@@ -186,6 +186,17 @@ def test_spoken_gratitude_keeps_its_clip_and_delete_removes_it(dialog: Dialog, t
     assert not clip.exists()
 
 
+def test_undecodable_characters_are_saved_as_replacement_characters(dialog: Dialog, journal: Journal) -> None:
+    """Lone surrogates (bytes a terminal could not decode) must not crash the journal or the voice."""
+    one_breath = say(dialog, "I'm grateful for caf\udce9 mornings", "log_gratitude")
+    assert one_breath.entry is not None and one_breath.entry.text == "caf\ufffd mornings"
+    say(dialog, "log something I'm grateful for", "log_gratitude")
+    dictated = say(dialog, "\udcff the na\udcefve joke")
+    assert dictated.entry is not None and dictated.entry.text == "\ufffd the na\ufffdve joke"
+    assert [e.text for e in journal.entries()] == ["\ufffd the na\ufffdve joke", "caf\ufffd mornings"]
+    dictated.reply.encode("utf-8")
+
+
 def test_empty_dictation_saves_nothing(dialog: Dialog, journal: Journal) -> None:
     say(dialog, "add to my gratitude journal", "log_gratitude")
     assert say(dialog, "   ").reply in variants("gratitude_empty")
@@ -335,6 +346,24 @@ def test_delete_with_an_empty_journal(dialog: Dialog) -> None:
     assert say(dialog, "yes").reply in variants("nothing_pending")
 
 
+def test_another_command_abandons_a_pending_delete(dialog: Dialog, journal: Journal) -> None:
+    """A "yes" said minutes later, to something else, must not delete an entry."""
+    say(dialog, "I'm grateful for the picnic", "log_gratitude")
+    say(dialog, "delete that", "delete_gratitude")
+    say(dialog, "give me a conversation starter", "conversation_starter")
+    assert say(dialog, "yes", "yes").reply in variants("nothing_pending")
+    assert len(journal.entries()) == 1
+
+
+@pytest.mark.parametrize("aside", ["say that again", "what can you do", "what's the weather"])
+def test_a_pending_delete_survives_asides(dialog: Dialog, journal: Journal, aside: str) -> None:
+    say(dialog, "I'm grateful for the picnic", "log_gratitude")
+    say(dialog, "delete that", "delete_gratitude")
+    say(dialog, aside)
+    assert say(dialog, "yes", "yes").reply in variants("deleted")
+    assert journal.entries() == []
+
+
 def test_stop_cancels_a_pending_delete(dialog: Dialog, journal: Journal) -> None:
     say(dialog, "I'm grateful for the picnic", "log_gratitude")
     say(dialog, "delete that", "delete_gratitude")
@@ -477,6 +506,18 @@ def test_crisis_text_cancels_a_pending_question(dialog: Dialog, journal: Journal
     assert turn.expect is Mode.COMMAND
     assert say(dialog, "our walk in the park").entry is None
     assert journal.entries() == []
+
+
+def test_crisis_text_pauses_date_night_so_no_game_prompt_follows(dialog: Dialog, clock: FakeClock) -> None:
+    say(dialog, "start date night", "date_night_start")
+    clock.advance(INTERVAL - 10)
+    assert say(dialog, "I don't want to live anymore").reply == crisis_reply()
+    clock.advance(3 * INTERVAL)
+    assert dialog.poll() == []
+    assert dialog.date_night.phase is Phase.PAUSED
+    say(dialog, "resume date night", "date_night_resume")  # the couple can carry on when they choose to
+    clock.advance(10)
+    assert len(dialog.poll()) == 1
 
 
 # -- date night ----------------------------------------------------------------------------------------

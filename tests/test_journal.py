@@ -629,10 +629,13 @@ def damaged(db_path: Path) -> tuple[Path, list[Entry]]:
     return db_path, saved
 
 
-def test_damaged_journal_read_fails_with_one_line(damaged: tuple[Path, list[Entry]]) -> None:
+@pytest.mark.parametrize("readonly", [False, True])
+def test_damaged_journal_is_refused_at_open_with_one_line(damaged: tuple[Path, list[Entry]], readonly: bool) -> None:
     path, _ = damaged
-    with Journal(path) as book, pytest.raises(JournalError, match="is damaged") as caught:
-        book.entries()
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="is damaged") as caught:
+        Journal(path, readonly=readonly)
+    assert path.read_bytes() == before
     assert "\n" not in str(caught.value)
     assert "export" in str(caught.value)
 
