@@ -245,7 +245,7 @@ class Normalized:
     """The caller's text split on whitespace, after Unicode NFKC (original case and punctuation kept)."""
 
     def source_text(self, first_word: int, last_word: int) -> str:
-        """The caller's own words behind canonical words first_word..last_word (inclusive), lower-cased.
+        """The caller's own words behind canonical words first_word..last_word (inclusive).
 
         Punctuation inside is kept; punctuation at either end is stripped.
         """
@@ -253,7 +253,7 @@ class Normalized:
             return ""
         tokens = self.tokens[self.sources[first_word] : self.sources[last_word] + 1]
         kept = [token for token in tokens if token.lower().strip(_EDGE_PUNCTUATION) not in DISFLUENCIES]
-        return " ".join(kept).lower().strip(_EDGE_PUNCTUATION)
+        return " ".join(kept).strip(_EDGE_PUNCTUATION)
 
 
 def _token_words(token: str) -> list[str]:

@@ -40,7 +40,7 @@ SCRIPT = [
     "I'm thankful for our walk by the river",
 ]
 """One chat session: blank lines are skipped; three journal entries get saved."""
-ENTRIES_NEWEST_FIRST = ["our walk by the river", "The smell of fresh bread, and a quiet morning", "sam cooked dinner"]
+ENTRIES_NEWEST_FIRST = ["our walk by the river", "The smell of fresh bread, and a quiet morning", "Sam cooked dinner"]
 
 
 def mode(path: Path) -> int:
@@ -97,7 +97,7 @@ def test_chat_json_turns_have_exactly_the_contract_keys(session: tuple[Path, sub
         "none",
         "log_gratitude",
     ]
-    assert turns[1]["slots"] == {"text": "sam cooked dinner"}
+    assert turns[1]["slots"] == {"text": "Sam cooked dinner"}
     assert turns[4] == {
         "text": "what's the weather",
         "intent": "none",
