@@ -22,13 +22,22 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file, but False for a data directory that cannot be searched: the step that needs the directory
+    then reports that in one line (instead of a traceback here, before any command has run)."""
+    try:
+        return path.is_file()
+    except PermissionError:
+        return False
+
+
 class App:
     """One per process. Nothing heavy is imported or loaded until a command asks for it."""
 
     def __init__(self, data_dir: Path | None, config: Path | None) -> None:
         self.data = DataDir(data_dir or default_data_dir())
         """The data directory layout."""
-        if config is None and self.data.config.is_file():
+        if config is None and _is_file(self.data.config):
             config = self.data.config
         self.settings: Settings = load_settings(config)
         """Settings from defaults, the config file and (later) command-line options."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import sys
 import threading
@@ -26,7 +27,7 @@ def emit(obj: Any) -> None:
 
 def positive_seconds(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
     """Click callback: a strictly positive number of seconds."""
-    if value is not None and not value > 0:
+    if value is not None and not 0 < value < math.inf:  # nan and inf are floats to click
         raise click.BadParameter(f"{value} is not a positive number of seconds; use e.g. 480 for 8 minutes")
     return value
 
@@ -34,14 +35,14 @@ def positive_seconds(_ctx: click.Context, _param: click.Parameter, value: float 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     envvar="REKINDLE_HOME",
     help="Where the journal, clips and models live (default: the per-user data directory).",
 )
 @click.option(
     "--config",
     "config_file",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     envvar="REKINDLE_CONFIG",
     help="A TOML settings file (default: config.toml in the data directory, if present).",
 )
@@ -67,6 +68,13 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None, deb
         ctx.invoke(listen)
 
 
+def voice_first(app: App) -> None:
+    """Load the voice before the first turn unless muted: a bad voice setting must fail before an entry is saved
+    (and before later lines of a piped chat are dropped), not after."""
+    if not app.settings.mute:
+        app.voice()
+
+
 def _reply_line(turn_reply: str) -> None:
     click.echo(turn_reply)
 
@@ -84,6 +92,7 @@ def ask(app: App, text: str, as_json: bool, mute: bool) -> None:
     if not text.strip():
         raise click.BadParameter('the text is empty; say what you want, e.g. "give me a tip"', param_hint="TEXT")
     app.settings = app.settings.replace(mute=mute or app.settings.mute)
+    voice_first(app)
     turn = app.dialog().handle(text)
     emit(turn.to_json()) if as_json else _reply_line(turn.reply)
     app.speak(turn.reply)
@@ -117,6 +126,7 @@ def chat(app: App, as_json: bool, mute: bool, date_night_interval: float | None)
     if isinstance(sys.stdin, __import__("io").TextIOWrapper):
         sys.stdin.reconfigure(errors="replace")
     app.settings = app.settings.replace(mute=mute or app.settings.mute, date_night_interval=date_night_interval)
+    voice_first(app)
     dialog = app.dialog()
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_stdin_lines, args=(lines,), daemon=True).start()

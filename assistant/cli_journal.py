@@ -22,8 +22,11 @@ def journal() -> None:
 
 def _existing_entries(app: App) -> list[Entry]:
     path = app.data.journal
-    if not path.exists():
-        return []
+    try:
+        if not path.exists():
+            return []
+    except PermissionError as exc:  # the data directory cannot be searched
+        raise JournalError(f"cannot read journal {path}: permission denied; fix its owner or permissions") from exc
     with Journal(path, readonly=True) as book:
         return book.entries()
 
@@ -80,7 +83,7 @@ def export(app: App, fmt: str, output: Path | None) -> None:
 
 
 @journal.command("import")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path, readable=False))
 @click.pass_obj
 def import_entries(app: App, file: Path) -> None:
     """Import an export (JSON, CSV or Markdown, by extension); running it twice adds nothing twice.

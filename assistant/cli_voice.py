@@ -9,18 +9,21 @@ from typing import Any
 import click
 
 from assistant.app import App
-from assistant.cli import emit, positive_seconds
+from assistant.cli import emit, positive_seconds, voice_first
 from assistant.errors import RekindleError
 
 ENGINE_CHOICE = click.Choice(["auto", "pocketsphinx", "vosk"])
 _engine_option = click.option("--engine", type=ENGINE_CHOICE, help="Speech-to-text engine (default: auto).")
 _vosk_option = click.option(
-    "--vosk-model", type=click.Path(path_type=Path), envvar="REKINDLE_VOSK_MODEL", help="A Vosk model directory."
+    "--vosk-model",
+    type=click.Path(path_type=Path, readable=False),
+    envvar="REKINDLE_VOSK_MODEL",
+    help="A Vosk model directory.",
 )
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
 @_engine_option
 @_vosk_option
@@ -73,7 +76,7 @@ def open_engine_or_exit(app: App, engine: str | None, vosk_model: Path | None) -
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per turn.")
 @click.option(
     "--out-dir", type=click.Path(path_type=Path, file_okay=False), help="Write each spoken reply as a WAV file here."
@@ -93,6 +96,8 @@ def converse(
     from audio.tts import save_wav
 
     stt = open_engine_or_exit(app, engine, vosk_model)
+    if out_dir is not None:
+        app.voice()  # a bad voice setting fails before the first turn, not after it
     dialog = app.dialog()
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -170,6 +175,7 @@ def listen(
         date_night_interval=date_night_interval,
         wake_word=wake_word,
     )
+    voice_first(app)
     stt = open_engine_or_exit(app, engine, vosk_model)
     listener = Listener(app, stt, app.dialog(), push_to_talk=push_to_talk, as_json=as_json)
     try:

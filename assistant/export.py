@@ -132,4 +132,4 @@ def write_private(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise JournalError(f"cannot write {path}: {exc.strerror}") from exc
+        raise JournalError(f"cannot write {path}: {exc.strerror}; free some space or choose another folder") from exc

@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -27,6 +28,8 @@ SCHEMA_VERSION = 2
 """`PRAGMA user_version` this code writes."""
 SOURCES = ("voice", "text")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_ROOM_NEEDED = 1 << 20
+"""Bytes. Below this much free space an I/O error while opening or writing is reported as a full disk."""
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -95,17 +98,29 @@ def check_file(path: Path) -> None:
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
-    """Open without writing. In a read-only directory SQLite cannot make the -shm file a WAL journal needs to be
-    read; the file is then opened as immutable, which reads exactly what is saved as long as no -wal file exists."""
+    """Open without writing. In a read-only directory, or on a full disk, SQLite cannot make the -shm file a WAL
+    journal needs to be read; the file is then opened as immutable, which reads exactly what is saved as long as
+    the -wal file is missing or empty (it holds no saved entry yet)."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, isolation_level=None)
     try:
         db.execute("PRAGMA schema_version").fetchone()
     except sqlite3.OperationalError as exc:
         wal = Path(f"{path}-wal")
-        if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_DIRECTORY" and not wal.exists():
+        name = getattr(exc, "sqlite_errorname", "")
+        if name in ("SQLITE_READONLY_DIRECTORY", "SQLITE_IOERR_SHMSIZE", "SQLITE_IOERR_SHMOPEN") and (
+            not wal.exists() or wal.stat().st_size == 0
+        ):
             db.close()
             db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
     return db
+
+
+def _disk_full(directory: Path) -> bool:
+    """True when the disk holding `directory` has too little room left for SQLite's -wal and -shm files."""
+    try:
+        return shutil.disk_usage(directory).free < _ROOM_NEEDED
+    except OSError:
+        return False
 
 
 class Journal:
@@ -156,9 +171,14 @@ class Journal:
                 f"cannot {action} journal {self.path}: the data directory is read-only; "
                 "make it writable or pass --data-dir"
             )
-        if "disk is full" in text or "database or disk is full" in text:
+        if "disk is full" in text or ("disk I/O error" in text and _disk_full(self.path.parent)):
             return JournalError(
                 f"cannot {action} journal {self.path}: the disk is full; free some space "
+                "(nothing already saved was lost)"
+            )
+        if "disk I/O error" in text:
+            return JournalError(
+                f"cannot {action} journal {self.path}: disk I/O error; check the disk and its free space "
                 "(nothing already saved was lost)"
             )
         if "malformed" in text or "not a database" in text or "corrupt" in text:
@@ -383,6 +403,7 @@ def recover_entries(path: Path) -> list[Entry]:
     except sqlite3.Error as exc:
         raise JournalError(f"cannot recover anything from {path} ({exc}); it is not a readable journal") from exc
     found: list[Entry] = []
+    problem = ""
     try:
         try:
             return [
@@ -391,8 +412,8 @@ def recover_entries(path: Path) -> list[Entry]:
                     "SELECT id, created_at, text, source, audio FROM entries ORDER BY created_at DESC, id DESC"
                 )
             ]
-        except sqlite3.DatabaseError:
-            pass
+        except sqlite3.DatabaseError as exc:
+            problem = str(exc)
         try:
             max_id = db.execute("SELECT max(id) FROM entries").fetchone()[0] or 0
         except sqlite3.DatabaseError:
@@ -409,6 +430,6 @@ def recover_entries(path: Path) -> list[Entry]:
     finally:
         db.close()
     if not found:
-        raise JournalError(f"{path} holds no readable entries; it may not be a Rekindle journal")
+        raise JournalError(f"{path} holds no readable entries ({problem}); it may not be a Rekindle journal")
     found.sort(key=lambda e: (e.created_at, e.id), reverse=True)
     return found

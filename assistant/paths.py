@@ -29,7 +29,11 @@ def ensure_private_dir(path: Path) -> Path:
         if path.exists() and not path.is_dir():
             raise JournalError(f"{path} is a file, not a directory; pass --data-dir with a directory path")
         existed = path.exists()
-        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        old_umask = os.umask(0o077)  # missing parents are made owner-only too (as the XDG base directory spec asks)
+        try:
+            path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        finally:
+            os.umask(old_umask)
         if not existed:
             os.chmod(path, DIR_MODE)
     except PermissionError as exc:

@@ -41,7 +41,8 @@ class Arc:
     dst: int
     """State the arc enters."""
     word: str | None
-    """Spoken word (lower case), `WILDCARD`, or None for an empty (epsilon) move."""
+    """Spoken word (lower case), several words joined by spaces (after `compact`), `WILDCARD`, or None for
+    an empty (epsilon) move."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Grammar:
     @property
     def words(self) -> frozenset[str]:
         """Every spoken word the grammar uses (not `WILDCARD`); each needs a pronunciation."""
-        return frozenset(a.word for a in self.arcs if a.word is not None and a.word != WILDCARD)
+        return frozenset(w for a in self.arcs if a.word and a.word != WILDCARD for w in a.word.split())
 
     @property
     def has_wildcard(self) -> bool:
@@ -91,7 +92,8 @@ class Grammar:
         """True when the space-separated words are one path through the grammar (WILDCARD takes 1+ words)."""
         out = self.outgoing()
         words = phrase.split()
-        todo, seen = [(self.start, 0)], set()
+        todo: list[tuple[int, int]] = [(self.start, 0)]
+        seen: set[tuple[int, int]] = set()
         while todo:
             state, pos = todo.pop()
             if (state, pos) in seen:
@@ -104,8 +106,10 @@ class Grammar:
                     todo.append((arc.dst, pos))
                 elif arc.word == WILDCARD:
                     todo.extend((arc.dst, end) for end in range(pos + 1, len(words) + 1))
-                elif pos < len(words) and words[pos] == arc.word:
-                    todo.append((arc.dst, pos + 1))
+                else:
+                    label = arc.word.split()
+                    if words[pos : pos + len(label)] == label:
+                        todo.append((arc.dst, pos + len(label)))
         return False
 
 
@@ -122,6 +126,70 @@ def compile_grammar(intents: Intents, intent_names: Iterable[str] | None = None)
                 end = builder.walk(sentence.expression, first, data, f"intent {name}", 0)
                 builder.add(end, builder.final, _SPACE)
     return _minimise(builder.word_arcs(), builder.start, builder.final)
+
+
+def compact(grammar: Grammar, max_states: int) -> Grammar:
+    """The same phrases with at most about `max_states` states: states are removed by joining the words
+    into and out of them into multi-word arcs ('give us'), cheapest first (fewest new arcs).
+
+    Decoders such as PocketSphinx spend time on every grammar state in every frame, so fewer states with
+    longer arcs decode faster. States next to a `WILDCARD` arc are kept.
+    """
+    import heapq
+
+    into: dict[int, set[int]] = defaultdict(set)
+    out_of: dict[int, set[int]] = defaultdict(set)
+    labels: dict[int, tuple[int, int, str | None]] = {}
+    for number, arc in enumerate(grammar.arcs):
+        labels[number] = (arc.src, arc.dst, arc.word)
+        out_of[arc.src].add(number)
+        into[arc.dst].add(number)
+    next_id = len(labels)
+    keep = {grammar.start, grammar.final}
+    keep |= {s for a in grammar.arcs if a.word == WILDCARD for s in (a.src, a.dst)}
+
+    def cost(state: int) -> int:
+        return len(into[state]) * len(out_of[state]) - len(into[state]) - len(out_of[state])
+
+    heap = [(cost(s), s) for s in range(grammar.num_states) if s not in keep]
+    heapq.heapify(heap)
+    alive = grammar.num_states
+    removed: set[int] = set()
+    while alive > max_states and heap:
+        old_cost, state = heapq.heappop(heap)
+        if state in removed:
+            continue
+        if old_cost != cost(state):
+            heapq.heappush(heap, (cost(state), state))
+            continue
+        touched: set[int] = set()
+        for arc_in in into[state]:
+            src, _, first = labels[arc_in]
+            for arc_out in out_of[state]:
+                _, dst, second = labels[arc_out]
+                label = " ".join(w for w in (first, second) if w) or None
+                labels[next_id] = (src, dst, label)
+                out_of[src].add(next_id)
+                into[dst].add(next_id)
+                next_id += 1
+                touched |= {src, dst}
+        for arc_in in into.pop(state):
+            out_of[labels.pop(arc_in)[0]].discard(arc_in)
+        for arc_out in out_of.pop(state):
+            into[labels.pop(arc_out)[1]].discard(arc_out)
+        removed.add(state)
+        alive -= 1
+        for other in touched - keep - removed:
+            heapq.heappush(heap, (cost(other), other))
+    used = sorted({s for src, dst, _ in labels.values() for s in (src, dst)} | keep)
+    number_of = {state: i for i, state in enumerate(used)}
+    arcs = tuple(
+        sorted(
+            {Arc(number_of[src], number_of[dst], label) for src, dst, label in labels.values()},
+            key=lambda a: (a.src, a.dst, a.word or ""),
+        )
+    )
+    return Grammar(number_of[grammar.start], number_of[grammar.final], arcs, len(used))
 
 
 class _TokenGraph:
@@ -163,7 +231,7 @@ class _TokenGraph:
             return self.chain(src, _text_tokens(expr.original_text))
         if isinstance(expr, Permutation):
             orders = [
-                Sequence([item for pair in zip(order, _spaces(len(order))) for item in pair])
+                Sequence([item for pair in zip(order, _spaces(len(order)), strict=True) for item in pair])
                 for order in itertools.permutations(expr.items)
             ]
             return self.walk(Alternative(list(orders)), src, data, where, depth)

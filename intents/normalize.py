@@ -251,7 +251,15 @@ class Normalized:
         """
         if first_word > last_word or last_word >= len(self.words):
             return ""
-        tokens = self.tokens[self.sources[first_word] : self.sources[last_word] + 1]
+        first, last = self.sources[first_word], self.sources[last_word]
+        # Tokens that give no word at all (emoji, symbols) belong to the words they stand between: keep them.
+        before = self.sources[first_word - 1] if first_word > 0 else -1
+        while first - 1 > before and not _token_words(self.tokens[first - 1]):
+            first -= 1
+        after = self.sources[last_word + 1] if last_word + 1 < len(self.words) else len(self.tokens)
+        while last + 1 < after and not _token_words(self.tokens[last + 1]):
+            last += 1
+        tokens = self.tokens[first : last + 1]
         kept = [token for token in tokens if token.lower().strip(_EDGE_PUNCTUATION) not in DISFLUENCIES]
         return " ".join(kept).strip(_EDGE_PUNCTUATION)
 

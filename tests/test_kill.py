@@ -9,6 +9,7 @@ process left behind (with its -wal and -shm files).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -134,10 +135,8 @@ def kill_round(data: Path, rng: random.Random, round_no: int) -> Round:
     record.stderr = process.stderr.read()
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 stream.close()
-            except BrokenPipeError:
-                pass
     return record
 
 
@@ -184,3 +183,23 @@ def test_sigkill_at_random_points_loses_no_confirmed_entry(tmp_path: Path) -> No
     assert set(direct) <= sent, summary  # nothing half-written or garbled
     assert len(confirmed) > ROUNDS  # the schedule really logged entries between kills
     assert len(kills) == len(WAYS)  # and used every way of killing
+
+
+@pytest.mark.parametrize("delay_ms", range(150, 450, 25))
+def test_a_kill_while_the_journal_is_first_created_leaves_a_usable_journal(tmp_path: Path, delay_ms: int) -> None:
+    """Killed somewhere between creating the file and finishing its schema: the next start must not refuse it."""
+    data = tmp_path / "data"
+    process = popen("chat", "--json", "--mute", data_dir=data)
+    assert process.stdin is not None
+    process.stdin.write("I'm grateful that we started\n")
+    process.stdin.flush()
+    time.sleep(delay_ms / 1000)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=TIMEOUT)
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            with contextlib.suppress(BrokenPipeError):
+                stream.close()
+    done = rekindle("ask", "--json", "--mute", "I'm grateful that we carried on", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert "we carried on" in listed_texts(data)

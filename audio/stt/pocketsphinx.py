@@ -1,0 +1,363 @@
+"""PocketSphinx speech to text: the embedded engine (its US English model ships in the `pocketsphinx` wheel).
+
+COMMAND mode searches a finite-state grammar compiled from the intent templates (intents/grammar.py). A
+grammar alone accepts everything: any sound is forced onto the nearest phrase. So a garbage branch runs in
+parallel with the commands: a loop over the 39 English phones that can match any speech, entered with a
+small prior. When the best path goes through it, the utterance is rejected (empty transcript, confidence 0).
+The wildcard of one-breath gratitude ("i'm grateful that {text}") is a phone loop too; when the best path
+uses it, the same audio is also decoded in DICTATION mode and the open-vocabulary words heard in the time
+span of the wildcard replace it.
+
+DICTATION mode uses the open-vocabulary language model shipped in the wheel (en-us.lm.bin).
+
+Decoders are created lazily, once per mode, and reused for every utterance; audio is decoded while it
+arrives, so the result is ready when the speaker stops.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import ModelError, SpeechError
+from audio.chunk import AudioChunk, is_standard
+from audio.stt import Mode, Transcript
+from intents.grammar import WILDCARD, Grammar, compact
+
+if TYPE_CHECKING:
+    from intents.matcher import Matcher
+
+_LOGGER = logging.getLogger(__name__)
+
+PHONES = ("AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY", "JH")
+PHONES += ("K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH")
+"""The CMU phone set of the shipped US English model (without silence)."""
+
+GARBAGE_PREFIX = "garbage+"
+"""Dictionary words of the rejection phone loop are this prefix plus a phone ('garbage+aa')."""
+WILDCARD_PREFIX = "wildcard+"
+"""Dictionary words of the free-speech phone loop of a wildcard slot ('wildcard+aa')."""
+_JOIN = "_"
+"""Joins the words of a multi-word grammar arc into one dictionary word ('give_us')."""
+_MAX_VARIANTS = 8
+"""At most this many pronunciations of a multi-word arc (the product of its words' variants)."""
+_SPECULATE_EVERY_MS = 400.0
+"""How often (milliseconds of audio) a command stream checks whether a wildcard has started."""
+
+
+@dataclass(frozen=True)
+class PocketSphinxSettings:
+    """Search settings; the defaults were tuned with bench/spoken_intents.py (see its report)."""
+
+    garbage_prior: float = 1e-6
+    """Probability of entering the garbage branch instead of a command (higher rejects more)."""
+    garbage_inside: float = 0.0
+    """Probability of leaving a phrase part-way for the garbage loop until the end (0: garbage only for whole
+    utterances); any path through garbage is a rejection."""
+    garbage_phone: float = 0.02
+    """Transition probability of each phone in the garbage loop (lower makes long garbage costlier)."""
+    wildcard_phone: float = 0.05
+    """Transition probability of each phone in a wildcard's free-speech loop."""
+    max_states: int = 1000
+    """Grammar states after compaction; PocketSphinx's cost per frame grows with the number of states."""
+    beam: float = 1e-48
+    """Main pruning beam (smaller prunes harder)."""
+    filler_prob: float = 1e-8
+    """Probability of a noise filler ([NOISE], [SPEECH]) between words and at the edges."""
+    silence_prob: float = 0.005
+    """Probability of a pause (<sil>) between words and at the edges."""
+
+
+class PocketSphinxEngine:
+    """SpeechToText on PocketSphinx: a grammar decoder for commands, a language-model decoder for dictation."""
+
+    name = "pocketsphinx"
+
+    def __init__(
+        self,
+        grammar: Grammar | None = None,
+        matcher: Matcher | None = None,
+        settings: PocketSphinxSettings | None = None,
+        model_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings or PocketSphinxSettings()
+        """Search settings."""
+        self.model_dir = model_dir
+        """Folder with en-us/ (acoustic model), en-us.lm.bin and cmudict-en-us.dict; None: the wheel's."""
+        self._grammar = grammar
+        self._matcher = matcher
+        self._command: Any = None
+        self._dictation: Any = None
+
+    @property
+    def grammar(self) -> Grammar:
+        """The command grammar (compiled from the matcher's templates on first use)."""
+        if self._grammar is None:
+            from intents.grammar import compile_grammar
+
+            if self._matcher is None:
+                from intents.matcher import Matcher
+
+                self._matcher = Matcher()
+            started = time.perf_counter()
+            self._grammar = compile_grammar(self._matcher.intents)
+            _LOGGER.debug("Compiled the command grammar in %.2f s", time.perf_counter() - started)
+        return self._grammar
+
+    def start(self, mode: Mode) -> PocketSphinxStream:
+        """Begin an utterance; only one stream per engine may be open at a time."""
+        if mode is Mode.COMMAND:
+            dictation = self._dictation_decoder() if self.grammar.has_wildcard else None
+            return PocketSphinxStream(mode, self._command_decoder(), dictation)
+        return PocketSphinxStream(mode, self._dictation_decoder(), None)
+
+    def transcribe(self, audio: AudioChunk, mode: Mode) -> Transcript:
+        """Decode a whole utterance (16 kHz 16-bit mono) in one go."""
+        stream = self.start(mode)
+        stream.feed(audio, whole=True)
+        return stream.finish()
+
+    def load(self) -> None:
+        """Load every decoder now (instead of on the first utterance)."""
+        self._command_decoder()
+        if self.grammar.has_wildcard:
+            self._dictation_decoder()
+
+    def _command_decoder(self) -> Any:
+        if self._command is None:
+            started = time.perf_counter()
+            self._command = _grammar_decoder(self.grammar, self.settings, self.model_dir)
+            _LOGGER.debug("Loaded the PocketSphinx grammar decoder in %.2f s", time.perf_counter() - started)
+        return self._command
+
+    def _dictation_decoder(self) -> Any:
+        if self._dictation is None:
+            started = time.perf_counter()
+            self._dictation = _decoder(self.model_dir, lm=_model_file(self.model_dir, "en-us.lm.bin"))
+            _LOGGER.debug("Loaded the PocketSphinx dictation decoder in %.2f s", time.perf_counter() - started)
+        return self._dictation
+
+
+class PocketSphinxStream:
+    """One utterance being decoded; in COMMAND mode a dictation pass starts once a wildcard is under way."""
+
+    def __init__(self, mode: Mode, decoder: Any, dictation: Any) -> None:
+        self.mode = mode
+        self._decoder = decoder
+        self._dictation = dictation
+        self._buffer: list[bytes] = []
+        self._fed_dictation = 0
+        self._since_check_ms = 0.0
+        self._finished = False
+        decoder.start_utt()
+
+    def feed(self, chunk: AudioChunk, whole: bool = False) -> None:
+        """Decode a 16 kHz 16-bit mono chunk (`whole`: this is the entire utterance)."""
+        if self._finished:
+            raise SpeechError("this utterance is finished; start a new stream")
+        if not is_standard(chunk):
+            raise SpeechError(
+                f"PocketSphinx needs 16 kHz 16-bit mono audio, got {chunk.rate} Hz, {chunk.width * 8}-bit, "
+                f"{chunk.channels} channel(s); resample it first"
+            )
+        self._decoder.process_raw(chunk.audio, False, whole)
+        if self._dictation is None:
+            return
+        self._buffer.append(chunk.audio)
+        self._since_check_ms += chunk.milliseconds
+        if self._fed_dictation == 0 and self._since_check_ms >= _SPECULATE_EVERY_MS and not whole:
+            self._since_check_ms = 0.0
+            partial = self._decoder.hyp()
+            if partial is not None and WILDCARD_PREFIX in partial.hypstr:
+                self._dictation.start_utt()
+                self._catch_up()
+        elif self._fed_dictation:
+            self._catch_up()
+
+    def finish(self) -> Transcript:
+        """End of utterance: the transcript ('' and confidence 0 when rejected)."""
+        if self._finished:
+            raise SpeechError("this utterance is finished; start a new stream")
+        self._finished = True
+        started = time.perf_counter()
+        self._decoder.end_utt()
+        hyp = self._decoder.hyp()
+        text = hyp.hypstr if hyp is not None else ""
+        if self.mode is Mode.DICTATION:
+            scored = [(_base(s.word), float(s.prob)) for s in self._decoder.seg() or [] if _is_word(s.word)]
+            return Transcript(
+                " ".join(w for w, _ in scored),
+                _mean([p for _, p in scored]),
+                self.mode,
+                _ms_since(started),
+                scored,
+            )
+        if self._fed_dictation:
+            self._dictation.end_utt()
+        if not text or GARBAGE_PREFIX in text:
+            _LOGGER.debug("Rejected: %r", text)
+            return Transcript("", 0.0, self.mode, _ms_since(started))
+        segments = [(s.word, s.start_frame, s.end_frame) for s in self._decoder.seg() or []]
+        if WILDCARD_PREFIX in text:
+            words = self._fill_wildcard(segments)
+        else:
+            words = [w for word, _, _ in segments if _is_word(word) for w in _base(word).split(_JOIN)]
+        return Transcript(" ".join(words), 1.0, self.mode, _ms_since(started))
+
+    def _catch_up(self) -> None:
+        for part in self._buffer[self._fed_dictation :]:
+            self._dictation.process_raw(part, False, False)
+        self._fed_dictation = len(self._buffer)
+
+    def _fill_wildcard(self, segments: list[tuple[str, int, int]]) -> list[str]:
+        """Grammar words around the wildcard, and the dictation words heard during it."""
+        if not self._fed_dictation:
+            self._dictation.start_utt()
+            self._dictation.process_raw(b"".join(self._buffer), False, True)
+            self._dictation.end_utt()
+            self._fed_dictation = len(self._buffer)
+        wild = [(start, end) for word, start, end in segments if word.startswith(WILDCARD_PREFIX)]
+        first, last = wild[0][0], wild[-1][1]
+        spoken = [(s.word, (s.start_frame + s.end_frame) / 2) for s in self._dictation.seg() or [] if _is_word(s.word)]
+        words: list[str] = []
+        filled = False
+        for word, _, _ in segments:
+            if word.startswith(WILDCARD_PREFIX):
+                if not filled:
+                    words.extend(_base(w) for w, middle in spoken if first <= middle <= last)
+                    filled = True
+            elif _is_word(word):
+                words.extend(_base(word).split(_JOIN))
+        return words
+
+
+def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir: Path | None) -> Any:
+    """A decoder whose only search is the compacted command grammar plus garbage and wildcard loops."""
+    decoder = _decoder(
+        model_dir,
+        lm=None,
+        bestpath=False,
+        beam=settings.beam,
+        fillprob=settings.filler_prob,
+        silprob=settings.silence_prob,
+    )
+    graph = compact(grammar, settings.max_states)
+    missing = sorted(w for w in graph.words if decoder.lookup_word(w) is None)
+    if missing:
+        raise SpeechError(
+            f"no pronunciation for template word(s) {', '.join(missing[:8])}; "
+            "use words from the CMU dictionary in intents/templates"
+        )
+    new_words: dict[str, str] = {}
+    variants: dict[str, list[str]] = {}
+    for label in sorted({a.word for a in graph.arcs if a.word and " " in a.word}):
+        parts = [variants.setdefault(w, _pronunciations(decoder, w)) for w in label.split()]
+        joined = label.replace(" ", _JOIN)
+        for number, phones in enumerate(itertools.islice(itertools.product(*parts), _MAX_VARIANTS)):
+            new_words[joined if number == 0 else f"{joined}({number + 1})"] = " ".join(phones)
+    for phone in PHONES:
+        new_words[GARBAGE_PREFIX + phone.lower()] = phone
+        new_words[WILDCARD_PREFIX + phone.lower()] = phone
+    for number, (word, phones) in enumerate(sorted(new_words.items(), key=lambda item: _variant_order(item[0]))):
+        decoder.add_word(word, phones, number == len(new_words) - 1)
+
+    transitions: list[tuple[int, int, float] | tuple[int, int, float, str]] = []
+    next_state = graph.num_states
+
+    def phone_loop(src: int, dst: int, prefix: str, phone_prob: float) -> None:
+        nonlocal next_state
+        entry, after = next_state, next_state + 1
+        next_state += 2
+        transitions.append((src, entry, 1.0))
+        transitions.extend((entry, after, phone_prob, prefix + p.lower()) for p in PHONES)
+        transitions.extend([(after, entry, 1.0), (after, dst, 1.0)])
+
+    for arc in graph.arcs:
+        if arc.word is None:
+            transitions.append((arc.src, arc.dst, 1.0))
+        elif arc.word == WILDCARD:
+            phone_loop(arc.src, arc.dst, WILDCARD_PREFIX, settings.wildcard_phone)
+        else:
+            transitions.append((arc.src, arc.dst, 1.0, arc.word.replace(" ", _JOIN)))
+    garbage, garbage_end = next_state, next_state + 1
+    next_state += 2
+    transitions.append((graph.start, garbage, settings.garbage_prior))
+    phone_loop(garbage, garbage_end, GARBAGE_PREFIX, settings.garbage_phone)
+    transitions.append((garbage_end, graph.final, 1.0))
+    if settings.garbage_inside > 0:
+        # Garbage may also take over part-way through a phrase: "i think we need <more milk>". (Handing
+        # back to the grammar would need arcs into every state, which makes every frame far slower.)
+        inner = {a.src for a in graph.arcs} - {graph.start}
+        transitions.extend((state, garbage, settings.garbage_inside) for state in sorted(inner))
+    fsg = decoder.create_fsg("commands", graph.start, graph.final, transitions)
+    decoder.add_fsg("commands", fsg)
+    decoder.activate_search("commands")
+    return decoder
+
+
+def _pronunciations(decoder: Any, word: str) -> list[str]:
+    """Every pronunciation of a dictionary word: 'read' is R EH D and, as 'read(2)', R IY D."""
+    found = [decoder.lookup_word(word)]
+    for number in range(2, 10):
+        phones = decoder.lookup_word(f"{word}({number})")
+        if phones is None:
+            break
+        found.append(phones)
+    return found
+
+
+def _variant_order(word: str) -> tuple[int, str]:
+    """Base words before their numbered variants, so each variant finds its base when added."""
+    return (1 if word.endswith(")") else 0, word)
+
+
+def _decoder(model_dir: Path | None, **options: Any) -> Any:
+    try:
+        import pocketsphinx
+    except ImportError as err:
+        raise SpeechError("PocketSphinx is not installed; pip install pocketsphinx") from err
+    root = model_dir or _default_model_dir()
+    hmm = root / "en-us"
+    if not (hmm / "mdef").is_file():
+        raise ModelError(f"no PocketSphinx acoustic model in {hmm}; reinstall pocketsphinx or fix --model-dir")
+    try:
+        return pocketsphinx.Decoder(
+            hmm=str(hmm), dict=str(_model_file(model_dir, "cmudict-en-us.dict")), loglevel="FATAL", **options
+        )
+    except (RuntimeError, ValueError) as err:
+        raise ModelError(f"PocketSphinx could not load the model in {root} ({err}); reinstall pocketsphinx") from err
+
+
+def _default_model_dir() -> Path:
+    import pocketsphinx
+
+    return Path(pocketsphinx.get_model_path()) / "en-us"
+
+
+def _model_file(model_dir: Path | None, name: str) -> str:
+    path = (model_dir or _default_model_dir()) / name
+    if not path.is_file():
+        raise ModelError(f"PocketSphinx model file {path} is missing; reinstall pocketsphinx")
+    return str(path)
+
+
+def _is_word(word: str) -> bool:
+    """False for silence, noise and sentence markers ('<sil>', '[NOISE]', '<s>')."""
+    return not (word.startswith(("<", "[", "+", "(")) or word.startswith(GARBAGE_PREFIX))
+
+
+def _base(word: str) -> str:
+    """'the(2)' -> 'the' (alternative pronunciations are numbered)."""
+    return word.split("(", 1)[0]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _ms_since(started: float) -> float:
+    return 1000.0 * (time.perf_counter() - started)

@@ -1,0 +1,109 @@
+"""`rekindle listen` end to end: virtual ALSA microphone -> endpointing -> PocketSphinx -> dialog -> output.
+
+The microphone is tests/alsa/vmic.conf reading a raw file made of synthesised speech and silence; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audio.chunk import AudioChunk
+
+ROOT = Path(__file__).resolve().parents[1]
+ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
+VMIC_CONF = ROOT / "tests" / "alsa" / "vmic.conf"
+REKINDLE = Path(sys.executable).with_name("rekindle")
+
+pytestmark = pytest.mark.skipif(not ALSA_CONF.exists(), reason="ALSA is not installed here")
+
+
+def quiet(seconds: float, seed: int = 1) -> bytes:
+    """A -60 dBFS noise floor (a real room is never digital zero)."""
+    rng = np.random.default_rng(seed)
+    samples = rng.normal(0.0, 32768 * 10 ** (-60 / 20), int(16000 * seconds))
+    return samples.astype("<i2").tobytes()
+
+
+def mic_file(path: Path, clips: list[AudioChunk], gap_s: float = 1.5, tail_s: float = 60.0) -> Path:
+    """Speech clips separated by quiet gaps, then a long quiet tail (the device replays stale audio past EOF)."""
+    parts = [quiet(0.5)]
+    for n, clip in enumerate(clips):
+        parts += [clip.audio, quiet(gap_s, seed=n + 2)]
+    parts.append(quiet(tail_s, seed=99))
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def listen(tmp_path: Path, raw: Path, expected_turns: int, *extra: str, timeout: float = 120.0) -> tuple[list[dict], int, str]:
+    """Run `rekindle listen --json --mute` on the virtual mic until `expected_turns` turns came out, then Ctrl-C."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REKINDLE_")}
+    env.update({"ALSA_CONFIG_PATH": f"{ALSA_CONF}:{VMIC_CONF}", "VMIC_FILE": str(raw),
+                "VSPK_FILE": str(tmp_path / "speaker.wav")})
+    process = subprocess.Popen(
+        [str(REKINDLE), "--data-dir", str(tmp_path / "data"), "listen", "--json", "--mute", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    assert process.stdout is not None
+    lines: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len([x for x in lines if "intent" in x]) < expected_turns and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(json.loads(line))
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return lines, process.returncode, err
+
+
+def test_spoken_commands_get_replies(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
+    raw = mic_file(tmp_path / "mic.raw", [say("give us a conversation starter"), say("give me a date night idea")])
+    lines, code, err = listen(tmp_path, raw, 2)
+    assert [x["intent"] for x in lines] == ["conversation_starter", "date_idea"], err
+    assert all(x["reply"] for x in lines)
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_gratitude_follow_up_is_dictation_and_keeps_the_clip(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
+    clips = [say("log something i'm grateful for"), say("my partner made me breakfast this morning")]
+    lines, code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 2)
+    assert [x["intent"] for x in lines] == ["log_gratitude", "log_gratitude"], err
+    entries = json.loads(subprocess.run(
+        [str(REKINDLE), "--data-dir", str(tmp_path / "data"), "journal", "list", "--json"],
+        capture_output=True, text=True, check=True).stdout)
+    assert len(entries) == 1 and entries[0]["source"] == "voice"
+    assert Path(entries[0]["audio"]).is_file()
+    assert "breakfast" in entries[0]["text"]
+
+
+def test_speech_that_is_not_a_command_gets_no_reply(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
+    clips = [say("what's the weather like tomorrow in paris"), say("give me a tip on active listening")]
+    lines, code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 1)
+    assert [x["intent"] for x in lines] == ["strategy_advice"], err
+    assert lines[0]["slots"] == {"strategy": "active_listening"}
+
+
+def test_no_microphone_is_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REKINDLE_")}
+    env["ALSA_CONFIG_PATH"] = str(tmp_path / "empty.conf")
+    (tmp_path / "empty.conf").write_text("")
+    result = subprocess.run([str(REKINDLE), "--data-dir", str(tmp_path / "d"), "listen", "--mute"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1
+    assert "microphone" in result.stderr.splitlines()[-1]
+    assert "Traceback" not in result.stderr
