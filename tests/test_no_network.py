@@ -102,9 +102,8 @@ COMMANDS: dict[str, tuple[list[str], str]] = {
     "models-list": (["models", "list"], ""),
     "doctor": (["doctor"], ""),
     "hear": (["hear", "--json", "OUT/speech.wav"], ""),
-    "converse": (["converse", "--json", "--out-dir", "OUT/replies", "OUT/speech.wav"], ""),
 }
-NEEDS_SPEECH = {"hear", "converse"}
+NEEDS_SPEECH = {"hear"}
 
 
 def netns_prefix() -> list[str] | None:

@@ -15,7 +15,7 @@ from assistant.errors import ModelError, SpeechError
 from audio.chunk import AudioChunk, split
 from audio.stt import Mode
 from audio.stt.pocketsphinx import PocketSphinxEngine
-from audio.synth import PIPER, PINK_10, Voice
+from audio.synth import PINK_10, PIPER, Voice
 
 ESPEAK = Voice("espeak", "en-us")
 
@@ -61,9 +61,7 @@ def test_robotic_voice_and_noise(sphinx: PocketSphinxEngine, say: Callable[..., 
     assert sphinx.transcribe(say("pause date night", PIPER, PINK_10), Mode.COMMAND).text == "pause date night"
 
 
-def test_one_breath_gratitude_keeps_the_free_words(
-    sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk]
-) -> None:
+def test_one_breath_gratitude_keeps_the_free_words(sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk]) -> None:
     heard = sphinx.transcribe(say("i'm grateful that sam cooked dinner for me tonight"), Mode.COMMAND)
     assert heard.text.startswith("i'm grateful that ")
     tail = heard.text.split()[3:]
@@ -85,9 +83,7 @@ def test_streaming_gives_the_same_result(sphinx: PocketSphinxEngine, say: Callab
     assert stream.finish().text == sphinx.transcribe(audio, Mode.COMMAND).text
 
 
-def test_streaming_gratitude_starts_dictation_early(
-    sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk]
-) -> None:
+def test_streaming_gratitude_starts_dictation_early(sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk]) -> None:
     stream = sphinx.start(Mode.COMMAND)
     for chunk in split(say("i'm grateful for the long walk we took on sunday"), 30):
         stream.feed(chunk)

@@ -103,9 +103,7 @@ def test_registry_creates_pocketsphinx_lazily(intent_matcher: Matcher) -> None:
     assert engine.name == "pocketsphinx"
 
 
-def test_auto_without_a_vosk_model_is_pocketsphinx(
-    intent_matcher: Matcher, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_auto_without_a_vosk_model_is_pocketsphinx(intent_matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REKINDLE_VOSK_MODEL", raising=False)
     assert create_engine(EngineName.AUTO, matcher=intent_matcher).name == "pocketsphinx"
 

@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-PHONES = ("AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY", "JH")
-PHONES += ("K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH")
+PHONES: tuple[str, ...] = ("AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G")
+PHONES += ("HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW")
+PHONES += ("V", "W", "Y", "Z", "ZH")
 """The CMU phone set of the shipped US English model (without silence)."""
 
 GARBAGE_PREFIX = "garbage+"
@@ -257,13 +258,14 @@ def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir
     for label in sorted({a.word for a in graph.arcs if a.word and " " in a.word}):
         parts = [variants.setdefault(w, _pronunciations(decoder, w)) for w in label.split()]
         joined = label.replace(" ", _JOIN)
-        for number, phones in enumerate(itertools.islice(itertools.product(*parts), _MAX_VARIANTS)):
-            new_words[joined if number == 0 else f"{joined}({number + 1})"] = " ".join(phones)
+        for number, variant in enumerate(itertools.islice(itertools.product(*parts), _MAX_VARIANTS)):
+            new_words[joined if number == 0 else f"{joined}({number + 1})"] = " ".join(variant)
     for phone in PHONES:
         new_words[GARBAGE_PREFIX + phone.lower()] = phone
         new_words[WILDCARD_PREFIX + phone.lower()] = phone
-    for number, (word, phones) in enumerate(sorted(new_words.items(), key=lambda item: _variant_order(item[0]))):
-        decoder.add_word(word, phones, number == len(new_words) - 1)
+    ordered = sorted(new_words.items(), key=lambda item: _variant_order(item[0]))
+    for number, (word, pronunciation) in enumerate(ordered):
+        decoder.add_word(word, pronunciation, number == len(ordered) - 1)
 
     transitions: list[tuple[int, int, float] | tuple[int, int, float, str]] = []
     next_state = graph.num_states
@@ -291,7 +293,9 @@ def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir
     if settings.garbage_inside > 0:
         # Garbage may also take over part-way through a phrase: "i think we need <more milk>". (Handing
         # back to the grammar would need arcs into every state, which makes every frame far slower.)
-        inner = {a.src for a in graph.arcs} - {graph.start}
+        # Not from where a phrase may end: trailing noise after a whole command is not a rejection.
+        complete = {a.src for a in graph.arcs if a.word is None and a.dst == graph.final}
+        inner = {a.src for a in graph.arcs} - complete - {graph.start}
         transitions.extend((state, garbage, settings.garbage_inside) for state in sorted(inner))
     fsg = decoder.create_fsg("commands", graph.start, graph.final, transitions)
     decoder.add_fsg("commands", fsg)

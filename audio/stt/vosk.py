@@ -11,10 +11,14 @@ model's full vocabulary and language model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import sys
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,10 +151,33 @@ def _load_model(path: Path) -> Any:
     vosk.SetLogLevel(-1)
     started = time.perf_counter()
     try:
-        model = vosk.Model(str(path))
+        with _native_stderr_to_debug_log():  # Kaldi prints "ERROR (VoskAPI:...)" for a broken model itself
+            model = vosk.Model(str(path))
     except Exception as exc:  # the binding raises a bare Exception("Failed to create a model")
         raise ModelError(
             f"the Vosk model at {path} is damaged or incomplete ({exc}); delete it and {DOWNLOAD_HINT}"
         ) from exc
     _LOGGER.debug("loaded Vosk model %s in %.2f s", path, time.perf_counter() - started)
     return model
+
+
+@contextlib.contextmanager
+def _native_stderr_to_debug_log() -> Iterator[None]:
+    """Send what native code writes to file descriptor 2 into the debug log, so a failure stays one line."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said = sink.read().decode(errors="replace").strip()
+            if said:
+                _LOGGER.debug("Vosk said: %s", said)
