@@ -10,6 +10,7 @@ import enum
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,8 @@ from audio.chunk import AudioChunk
 
 if TYPE_CHECKING:
     from assistant.dialog import Dialog
-    from audio.stt import SpeechToText
+    from audio.recognize import Heard
+    from audio.stt import Mode, SpeechToText, Stream
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,6 +71,11 @@ class Listener:
         self._skip_until = 0
         self.turns = 0
         """Turns taken so far."""
+        self._stream: Stream | None = None
+        self._stream_mode: Mode | None = None
+        self._calibrated = False
+        """True once the engine has decoded a whole utterance. Until then it is not streamed: PocketSphinx's live
+        cepstral mean starts from a generic prior that can mis-hear a first streamed command (bench/README.md)."""
 
     # -- device ----------------------------------------------------------------------------------------
     def run(self, device: int | None = None) -> None:
@@ -78,6 +85,9 @@ class Listener:
         if self.push_to_talk:
             threading.Thread(target=self._read_keys, daemon=True).start()
         with Microphone(device) as mic:
+            load = getattr(self.engine, "load", None)
+            if callable(load):
+                load()  # now, not when the first command starts: it is decoded while it is spoken
             self._status()
             self.process(mic.chunks())
 
@@ -96,8 +106,11 @@ class Listener:
 
     # -- the loop --------------------------------------------------------------------------------------
     def process(self, chunks: Iterable[AudioChunk]) -> None:
-        """Run the loop over audio chunks (16 kHz 16-bit mono)."""
-        from audio.endpoint import SpeechEnded
+        """Run the loop over audio chunks (16 kHz 16-bit mono).
+
+        Recognition streams: the engine is fed while the person speaks, so the intent is ready at the endpoint.
+        """
+        from audio.endpoint import SpeechAudio, SpeechEnded, SpeechStarted
 
         for chunk in chunks:
             self._prompts()
@@ -108,7 +121,12 @@ class Listener:
                     self._wake_up(chunk.timestamp)
                 continue
             for event in self.endpointer.process(chunk):
-                if isinstance(event, SpeechEnded):
+                if isinstance(event, SpeechStarted) and self._calibrated:
+                    self._stream_mode = self.dialog.expect
+                    self._stream = self.engine.start(self._stream_mode)
+                elif isinstance(event, SpeechAudio) and self._stream is not None:
+                    self._stream.feed(event.chunk)
+                elif isinstance(event, SpeechEnded):
                     self._turn(event.utterance, chunk.timestamp)
             if (
                 self.attention is Attention.AWAKE
@@ -139,9 +157,23 @@ class Listener:
         if self.wake is not None:
             self.wake.reset()
 
+    def _heard(self, utterance: AudioChunk) -> Heard | None:
+        """The streamed result of the utterance that just ended (None: decode it whole instead)."""
+        from audio.recognize import interpret
+
+        stream, mode, self._stream = self._stream, self._stream_mode, None
+        if stream is None:
+            return None
+        started = time.perf_counter()
+        transcript = stream.finish()
+        if mode is not self.dialog.expect:  # the dialog changed its mind while the person spoke
+            return None
+        return interpret(transcript, self.app.matcher, self.engine, utterance, started)
+
     def _turn(self, utterance: AudioChunk, now_ms: int) -> None:
         woken = self.attention is Attention.AWAKE
-        voice_turn = spoken_turn(self.app, self.engine, self.dialog, utterance)
+        voice_turn = spoken_turn(self.app, self.engine, self.dialog, utterance, heard=self._heard(utterance))
+        self._calibrated = True
         turn = voice_turn.turn
         if not woken and turn.intent.intent == "none" and not voice_turn.transcript:
             _LOGGER.debug("rejected an utterance of %.0f ms", utterance.milliseconds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import shutil
 import subprocess
 import wave
@@ -127,7 +128,7 @@ class Synthesizer:
         samples = np.clip(samples, -1.0, 1.0)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")  # several processes may fill the cache at once
             tmp.write_bytes(_to_wav(samples))
             tmp.replace(path)
         return samples

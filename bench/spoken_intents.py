@@ -75,7 +75,7 @@ def load_phrases(path: Path = PHRASES) -> list[Phrase]:
 _STATE: dict[str, Any] = {}
 
 
-def _init(settings: dict[str, float]) -> None:
+def _init(settings: dict[str, Any]) -> None:
     from audio.stt.pocketsphinx import PocketSphinxEngine, PocketSphinxSettings
     from intents.matcher import Matcher
 
@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--garbage-prior", type=float, help="override PocketSphinxSettings.garbage_prior")
     parser.add_argument("--garbage-phone", type=float, help="override PocketSphinxSettings.garbage_phone")
     parser.add_argument("--garbage-inside", type=float, help="override PocketSphinxSettings.garbage_inside")
+    parser.add_argument("--garbage-kind", choices=("phones", "words"), help="override the garbage loop units")
     parser.add_argument("--json", type=Path, help="also write every result to this JSON-lines file")
     args = parser.parse_args()
 
@@ -197,7 +198,7 @@ def main() -> None:
     voices = QUICK_VOICES if args.quick else FULL_VOICES
     wanted = set(args.conditions.split(","))
     conditions = [c for c in CONDITIONS if c.name in wanted]
-    settings = {
+    settings: dict[str, Any] = {
         key: value
         for key, value in (
             ("garbage_prior", args.garbage_prior),
@@ -206,6 +207,8 @@ def main() -> None:
         )
         if value is not None
     }
+    if args.garbage_kind:
+        settings["garbage_kind"] = args.garbage_kind
     synth = Synthesizer(CACHE)
     for phrase in phrases:  # synthesise once, before the workers read the cache
         for voice in voices:

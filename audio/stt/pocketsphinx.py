@@ -38,6 +38,17 @@ PHONES += ("HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R
 PHONES += ("V", "W", "Y", "Z", "ZH")
 """The CMU phone set of the shipped US English model (without silence)."""
 
+_CATCH_ALL_TEXT = """the be to of and a in that have i it for not on with he as you do at this but his by from they we say her
+    she or an will my one all would there their what so up out if about who get which go me when make can like time
+    no just him know take people into year your good some could them see other than then now look only come its
+    over think also back after use two how our work first well way even new want because any these give day most us
+    is are was were has had did does said got went made going thing things really very much more little right yeah
+    okay oh well here where why still too off down before never always maybe need feel long home house car dog
+    today night morning water food money phone music movie game school friend mother father kids weather door
+    room table store buy call play watch read open turn put keep let help start stop tell ask try leave find"""
+CATCH_ALL = tuple(_CATCH_ALL_TEXT.split())
+"""Frequent English words for a word-level garbage loop (`garbage_kind='words'`)."""
+
 GARBAGE_PREFIX = "garbage+"
 """Dictionary words of the rejection phone loop are this prefix plus a phone ('garbage+aa')."""
 WILDCARD_PREFIX = "wildcard+"
@@ -46,6 +57,8 @@ _JOIN = "_"
 """Joins the words of a multi-word grammar arc into one dictionary word ('give_us')."""
 _MAX_VARIANTS = 8
 """At most this many pronunciations of a multi-word arc (the product of its words' variants)."""
+_KEY_LETTERS = 6
+"""Grammar words this long (e.g. 'grateful', 'thankful') are key words the dictation pass must confirm."""
 _SPECULATE_EVERY_MS = 400.0
 """How often (milliseconds of audio) a command stream checks whether a wildcard has started."""
 
@@ -54,12 +67,14 @@ _SPECULATE_EVERY_MS = 400.0
 class PocketSphinxSettings:
     """Search settings; the defaults were tuned with bench/spoken_intents.py (see its report)."""
 
-    garbage_prior: float = 1e-6
+    garbage_prior: float = 1e-4
     """Probability of entering the garbage branch instead of a command (higher rejects more)."""
-    garbage_inside: float = 0.0
+    garbage_inside: float = 0.01
     """Probability of leaving a phrase part-way for the garbage loop until the end (0: garbage only for whole
     utterances); any path through garbage is a rejection."""
-    garbage_phone: float = 0.02
+    garbage_kind: str = "phones"
+    """What the garbage loop is made of: 'phones' (any sound) or 'words' (CATCH_ALL, common English words)."""
+    garbage_phone: float = 0.002
     """Transition probability of each phone in the garbage loop (lower makes long garbage costlier)."""
     wildcard_phone: float = 0.05
     """Transition probability of each phone in a wildcard's free-speech loop."""
@@ -93,6 +108,7 @@ class PocketSphinxEngine:
         self._matcher = matcher
         self._command: Any = None
         self._dictation: Any = None
+        self._open: PocketSphinxStream | None = None
 
     @property
     def grammar(self) -> Grammar:
@@ -110,11 +126,15 @@ class PocketSphinxEngine:
         return self._grammar
 
     def start(self, mode: Mode) -> PocketSphinxStream:
-        """Begin an utterance; only one stream per engine may be open at a time."""
+        """Begin an utterance; a stream still open on this engine is abandoned (one at a time)."""
+        if self._open is not None:
+            self._open.abandon()
         if mode is Mode.COMMAND:
             dictation = self._dictation_decoder() if self.grammar.has_wildcard else None
-            return PocketSphinxStream(mode, self._command_decoder(), dictation)
-        return PocketSphinxStream(mode, self._dictation_decoder(), None)
+            self._open = PocketSphinxStream(mode, self._command_decoder(), dictation)
+        else:
+            self._open = PocketSphinxStream(mode, self._dictation_decoder(), None)
+        return self._open
 
     def transcribe(self, audio: AudioChunk, mode: Mode) -> Transcript:
         """Decode a whole utterance (16 kHz 16-bit mono) in one go."""
@@ -154,7 +174,7 @@ class PocketSphinxStream:
         self._fed_dictation = 0
         self._since_check_ms = 0.0
         self._finished = False
-        decoder.start_utt()
+        _start(decoder)
 
     def feed(self, chunk: AudioChunk, whole: bool = False) -> None:
         """Decode a 16 kHz 16-bit mono chunk (`whole`: this is the entire utterance)."""
@@ -174,10 +194,18 @@ class PocketSphinxStream:
             self._since_check_ms = 0.0
             partial = self._decoder.hyp()
             if partial is not None and WILDCARD_PREFIX in partial.hypstr:
-                self._dictation.start_utt()
+                _start(self._dictation)
                 self._catch_up()
         elif self._fed_dictation:
             self._catch_up()
+
+    def abandon(self) -> None:
+        """Stop decoding without a result (frees the decoders for the next utterance)."""
+        if not self._finished:
+            self._finished = True
+            self._decoder.end_utt()
+            if self._fed_dictation:
+                self._dictation.end_utt()
 
     def finish(self) -> Transcript:
         """End of utterance: the transcript ('' and confidence 0 when rejected)."""
@@ -189,7 +217,8 @@ class PocketSphinxStream:
         hyp = self._decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""
         if self.mode is Mode.DICTATION:
-            scored = [(_base(s.word), float(s.prob)) for s in self._decoder.seg() or [] if _is_word(s.word)]
+            segments = self._decoder.seg() or []
+            scored = [(_base(s.word), min(1.0, max(0.0, float(s.prob)))) for s in segments if _is_word(s.word)]
             return Transcript(
                 " ".join(w for w, _ in scored),
                 _mean([p for _, p in scored]),
@@ -205,6 +234,8 @@ class PocketSphinxStream:
         segments = [(s.word, s.start_frame, s.end_frame) for s in self._decoder.seg() or []]
         if WILDCARD_PREFIX in text:
             words = self._fill_wildcard(segments)
+            if not words:
+                return Transcript("", 0.0, self.mode, _ms_since(started))
         else:
             words = [w for word, _, _ in segments if _is_word(word) for w in _base(word).split(_JOIN)]
         return Transcript(" ".join(words), 1.0, self.mode, _ms_since(started))
@@ -217,7 +248,7 @@ class PocketSphinxStream:
     def _fill_wildcard(self, segments: list[tuple[str, int, int]]) -> list[str]:
         """Grammar words around the wildcard, and the dictation words heard during it."""
         if not self._fed_dictation:
-            self._dictation.start_utt()
+            _start(self._dictation)
             self._dictation.process_raw(b"".join(self._buffer), False, True)
             self._dictation.end_utt()
             self._fed_dictation = len(self._buffer)
@@ -233,6 +264,14 @@ class PocketSphinxStream:
                     filled = True
             elif _is_word(word):
                 words.extend(_base(word).split(_JOIN))
+        # Second opinion: the open-vocabulary pass must also have heard the phrase's key words ("grateful")
+        # before the free part; otherwise the grammar forced other speech onto a gratitude phrase.
+        before = [w for word, _, _ in segments[: segments.index(_first_wild(segments))] for w in _words(word)]
+        keys = {w[:5] for w in before if len(w) >= _KEY_LETTERS}
+        heard = {_base(w)[:5] for w, middle in spoken if middle < first}
+        if keys and not keys & heard:
+            _LOGGER.debug("Rejected a gratitude phrase the dictation pass did not hear: %r", words)
+            return []
         return words
 
 
@@ -263,6 +302,9 @@ def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir
     for phone in PHONES:
         new_words[GARBAGE_PREFIX + phone.lower()] = phone
         new_words[WILDCARD_PREFIX + phone.lower()] = phone
+    catch_all = {w: decoder.lookup_word(w) for w in CATCH_ALL if decoder.lookup_word(w) is not None}
+    if settings.garbage_kind == "words":
+        new_words.update((GARBAGE_PREFIX + w, phones) for w, phones in catch_all.items())
     ordered = sorted(new_words.items(), key=lambda item: _variant_order(item[0]))
     for number, (word, pronunciation) in enumerate(ordered):
         decoder.add_word(word, pronunciation, number == len(ordered) - 1)
@@ -270,12 +312,12 @@ def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir
     transitions: list[tuple[int, int, float] | tuple[int, int, float, str]] = []
     next_state = graph.num_states
 
-    def phone_loop(src: int, dst: int, prefix: str, phone_prob: float) -> None:
+    def phone_loop(src: int, dst: int, prefix: str, phone_prob: float, units: tuple[str, ...] = PHONES) -> None:
         nonlocal next_state
         entry, after = next_state, next_state + 1
         next_state += 2
         transitions.append((src, entry, 1.0))
-        transitions.extend((entry, after, phone_prob, prefix + p.lower()) for p in PHONES)
+        transitions.extend((entry, after, phone_prob, prefix + p.lower()) for p in units)
         transitions.extend([(after, entry, 1.0), (after, dst, 1.0)])
 
     for arc in graph.arcs:
@@ -288,7 +330,8 @@ def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir
     garbage, garbage_end = next_state, next_state + 1
     next_state += 2
     transitions.append((graph.start, garbage, settings.garbage_prior))
-    phone_loop(garbage, garbage_end, GARBAGE_PREFIX, settings.garbage_phone)
+    units = PHONES if settings.garbage_kind == "phones" else tuple(w for w in CATCH_ALL if w in catch_all)
+    phone_loop(garbage, garbage_end, GARBAGE_PREFIX, settings.garbage_phone, units)
     transitions.append((garbage_end, graph.final, 1.0))
     if settings.garbage_inside > 0:
         # Garbage may also take over part-way through a phrase: "i think we need <more milk>". (Handing
@@ -347,6 +390,22 @@ def _model_file(model_dir: Path | None, name: str) -> str:
     if not path.is_file():
         raise ModelError(f"PocketSphinx model file {path} is missing; reinstall pocketsphinx")
     return str(path)
+
+
+def _start(decoder: Any) -> None:
+    """Start an utterance from the cepstral mean the decoder had when loaded, so that a result never depends
+    on the utterances before it (PocketSphinx otherwise carries its running estimate over)."""
+    decoder.set_cmn(decoder.config["cmninit"])
+    decoder.start_utt()
+
+
+def _words(word: str) -> list[str]:
+    """Spoken words of one decoder word ('give_us(2)' -> ['give', 'us']; fillers -> [])."""
+    return _base(word).split(_JOIN) if _is_word(word) and not word.startswith(WILDCARD_PREFIX) else []
+
+
+def _first_wild(segments: list[tuple[str, int, int]]) -> tuple[str, int, int]:
+    return next(s for s in segments if s[0].startswith(WILDCARD_PREFIX))
 
 
 def _is_word(word: str) -> bool:
