@@ -6,6 +6,7 @@ Not a benchmark itself; bench/latency.py, bench/footprint.py and bench/hear_scal
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import platform
 import statistics
@@ -108,6 +109,11 @@ def machine() -> dict[str, str]:
         text=True,
         check=False,
     ).stdout.strip()
+    engine_files = ", ".join(
+        f"{name} {hashlib.sha1((ROOT / name).read_bytes()).hexdigest()[:8]}"
+        for name in ("audio/stt/pocketsphinx.py", "intents/grammar.py")
+        if (ROOT / name).is_file()
+    )
     return {
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "cpu": cpu,
@@ -116,6 +122,7 @@ def machine() -> dict[str, str]:
         "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "revision": f"{revision}{' + local changes' if dirty else ''}" or "unknown",
+        "engine files (sha1)": engine_files,
     }
 
 

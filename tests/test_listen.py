@@ -44,14 +44,24 @@ def mic_file(path: Path, clips: list[AudioChunk], gap_s: float = 1.5, tail_s: fl
     return path
 
 
-def listen(tmp_path: Path, raw: Path, expected_turns: int, *extra: str, timeout: float = 120.0) -> tuple[list[dict], int, str]:
+def listen(
+    tmp_path: Path, raw: Path, expected_turns: int, *extra: str, timeout: float = 120.0
+) -> tuple[list[dict], int, str]:
     """Run `rekindle listen --json --mute` on the virtual mic until `expected_turns` turns came out, then Ctrl-C."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REKINDLE_")}
-    env.update({"ALSA_CONFIG_PATH": f"{ALSA_CONF}:{VMIC_CONF}", "VMIC_FILE": str(raw),
-                "VSPK_FILE": str(tmp_path / "speaker.wav")})
+    env.update(
+        {
+            "ALSA_CONFIG_PATH": f"{ALSA_CONF}:{VMIC_CONF}",
+            "VMIC_FILE": str(raw),
+            "VSPK_FILE": str(tmp_path / "speaker.wav"),
+        }
+    )
     process = subprocess.Popen(
         [str(REKINDLE), "--data-dir", str(tmp_path / "data"), "listen", "--json", "--mute", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert process.stdout is not None
     lines: list[dict] = []
@@ -81,11 +91,16 @@ def test_spoken_commands_get_replies(tmp_path: Path, say: Callable[..., AudioChu
 
 def test_gratitude_follow_up_is_dictation_and_keeps_the_clip(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
     clips = [say("log something i'm grateful for"), say("my partner made me breakfast this morning")]
-    lines, code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 2)
+    lines, _code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 2)
     assert [x["intent"] for x in lines] == ["log_gratitude", "log_gratitude"], err
-    entries = json.loads(subprocess.run(
-        [str(REKINDLE), "--data-dir", str(tmp_path / "data"), "journal", "list", "--json"],
-        capture_output=True, text=True, check=True).stdout)
+    entries = json.loads(
+        subprocess.run(
+            [str(REKINDLE), "--data-dir", str(tmp_path / "data"), "journal", "list", "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert len(entries) == 1 and entries[0]["source"] == "voice"
     assert Path(entries[0]["audio"]).is_file()
     assert "breakfast" in entries[0]["text"]
@@ -93,7 +108,7 @@ def test_gratitude_follow_up_is_dictation_and_keeps_the_clip(tmp_path: Path, say
 
 def test_speech_that_is_not_a_command_gets_no_reply(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
     clips = [say("what's the weather like tomorrow in paris"), say("give me a tip on active listening")]
-    lines, code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 1)
+    lines, _code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 1)
     assert [x["intent"] for x in lines] == ["strategy_advice"], err
     assert lines[0]["slots"] == {"strategy": "active_listening"}
 
@@ -102,8 +117,13 @@ def test_no_microphone_is_one_clear_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REKINDLE_")}
     env["ALSA_CONFIG_PATH"] = str(tmp_path / "empty.conf")
     (tmp_path / "empty.conf").write_text("")
-    result = subprocess.run([str(REKINDLE), "--data-dir", str(tmp_path / "d"), "listen", "--mute"],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [str(REKINDLE), "--data-dir", str(tmp_path / "d"), "listen", "--mute"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "microphone" in result.stderr.splitlines()[-1]
     assert "Traceback" not in result.stderr

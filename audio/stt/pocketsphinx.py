@@ -1,12 +1,17 @@
 """PocketSphinx speech to text: the embedded engine (its US English model ships in the `pocketsphinx` wheel).
 
-COMMAND mode searches a finite-state grammar compiled from the intent templates (intents/grammar.py). A
-grammar alone accepts everything: any sound is forced onto the nearest phrase. So a garbage branch runs in
-parallel with the commands: a loop over the 39 English phones that can match any speech, entered with a
-small prior. When the best path goes through it, the utterance is rejected (empty transcript, confidence 0).
+COMMAND mode searches a finite-state grammar compiled from the intent templates (intents/grammar.py),
+compacted to about 1000 states with multi-word arcs ('give_us'), because PocketSphinx spends time on every
+grammar state in every frame. A grammar alone accepts everything: any sound is forced onto the nearest
+phrase. So a garbage loop over the 39 English phones competes with the commands: it may take the whole
+utterance (prior `garbage_prior`) or take over part-way through a phrase until the end (`garbage_inside`,
+for "i think we need <more milk>"). Whenever the best path uses it, the utterance is rejected (empty
+transcript, confidence 0). bench/spoken_intents.py measures both error rates.
+
 The wildcard of one-breath gratitude ("i'm grateful that {text}") is a phone loop too; when the best path
-uses it, the same audio is also decoded in DICTATION mode and the open-vocabulary words heard in the time
-span of the wildcard replace it.
+uses it, the same audio is also decoded in DICTATION mode (started early while streaming), the
+open-vocabulary words heard in the time span of the wildcard replace it, and the phrase is rejected when
+that pass did not also hear its key words ("grateful") before the free part.
 
 DICTATION mode uses the open-vocabulary language model shipped in the wheel (en-us.lm.bin).
 
@@ -57,6 +62,10 @@ _JOIN = "_"
 """Joins the words of a multi-word grammar arc into one dictionary word ('give_us')."""
 _MAX_VARIANTS = 8
 """At most this many pronunciations of a multi-word arc (the product of its words' variants)."""
+INITIAL_CMN = "50.56,-7.30,-3.83,4.01,-6.51,-0.28,-5.78,-6.30,-1.75,0.53,0.26,-0.54,-1.11"
+"""Cepstral mean a new decoder starts from (the average over clean synthesised commands). PocketSphinx's own
+start value (40,3,-1) makes the first streamed utterance after start-up come out as nonsense; afterwards
+the mean follows the microphone by itself."""
 _KEY_LETTERS = 6
 """Grammar words this long (e.g. 'grateful', 'thankful') are key words the dictation pass must confirm."""
 _SPECULATE_EVERY_MS = 400.0
@@ -174,6 +183,7 @@ class PocketSphinxStream:
         self._fed_dictation = 0
         self._since_check_ms = 0.0
         self._finished = False
+        self._sound = False
         _start(decoder)
 
     def feed(self, chunk: AudioChunk, whole: bool = False) -> None:
@@ -185,6 +195,7 @@ class PocketSphinxStream:
                 f"PocketSphinx needs 16 kHz 16-bit mono audio, got {chunk.rate} Hz, {chunk.width * 8}-bit, "
                 f"{chunk.channels} channel(s); resample it first"
             )
+        self._sound = self._sound or bool(chunk.audio.strip(b"\x00"))
         self._decoder.process_raw(chunk.audio, False, whole)
         if self._dictation is None:
             return
@@ -217,7 +228,7 @@ class PocketSphinxStream:
         hyp = self._decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""
         if self.mode is Mode.DICTATION:
-            segments = self._decoder.seg() or []
+            segments = (self._decoder.seg() or []) if self._sound else []
             scored = [(_base(s.word), min(1.0, max(0.0, float(s.prob)))) for s in segments if _is_word(s.word)]
             return Transcript(
                 " ".join(w for w, _ in scored),
@@ -228,7 +239,7 @@ class PocketSphinxStream:
             )
         if self._fed_dictation:
             self._dictation.end_utt()
-        if not text or GARBAGE_PREFIX in text:
+        if not text or GARBAGE_PREFIX in text or not self._sound:
             _LOGGER.debug("Rejected: %r", text)
             return Transcript("", 0.0, self.mode, _ms_since(started))
         segments = [(s.word, s.start_frame, s.end_frame) for s in self._decoder.seg() or []]
@@ -372,11 +383,19 @@ def _decoder(model_dir: Path | None, **options: Any) -> Any:
     if not (hmm / "mdef").is_file():
         raise ModelError(f"no PocketSphinx acoustic model in {hmm}; reinstall pocketsphinx or fix --model-dir")
     try:
-        return pocketsphinx.Decoder(
-            hmm=str(hmm), dict=str(_model_file(model_dir, "cmudict-en-us.dict")), loglevel="FATAL", **options
+        # Dither (seeded) keeps digital silence from turning the cepstral mean into NaN.
+        decoder = pocketsphinx.Decoder(
+            hmm=str(hmm),
+            dict=str(_model_file(model_dir, "cmudict-en-us.dict")),
+            loglevel="FATAL",
+            dither=True,
+            seed=1,
+            **options,
         )
     except (RuntimeError, ValueError) as err:
         raise ModelError(f"PocketSphinx could not load the model in {root} ({err}); reinstall pocketsphinx") from err
+    decoder.set_cmn(INITIAL_CMN)
+    return decoder
 
 
 def _default_model_dir() -> Path:
@@ -395,7 +414,6 @@ def _model_file(model_dir: Path | None, name: str) -> str:
 def _start(decoder: Any) -> None:
     """Start an utterance from the cepstral mean the decoder had when loaded, so that a result never depends
     on the utterances before it (PocketSphinx otherwise carries its running estimate over)."""
-    decoder.set_cmn(decoder.config["cmninit"])
     decoder.start_utt()
 
 
