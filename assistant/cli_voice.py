@@ -33,8 +33,8 @@ def hear(app: App, files: tuple[Path, ...], as_json: bool, engine: str | None, v
 
     Example: rekindle hear --json starter.wav weather.wav
     """
+    from assistant.voice import hear_file_audio
     from audio.files import load_audio
-    from audio.recognize import recognize_utterance
     from audio.stt import Mode
 
     stt = open_engine_or_exit(app, engine, vosk_model)
@@ -42,7 +42,7 @@ def hear(app: App, files: tuple[Path, ...], as_json: bool, engine: str | None, v
     for path in files:
         try:
             audio = load_audio(path, app.settings.max_utterance_s * 2)
-            heard = recognize_utterance(stt, app.matcher, audio, Mode.COMMAND)
+            heard = hear_file_audio(stt, app.matcher, audio, Mode.COMMAND)
         except RekindleError as exc:
             failed += 1
             if as_json:

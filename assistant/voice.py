@@ -32,6 +32,23 @@ def open_engine(app: App, name: str | None, vosk_model: Path | None = None) -> S
     return create_engine(wanted, matcher=app.matcher, vosk_model=model)
 
 
+def hear_file_audio(engine: SpeechToText, matcher: Any, audio: AudioChunk, mode: Mode) -> Any:
+    """Recognise a whole recording, but only if the voice activity detector finds speech in it.
+
+    Files are not endpointed by a microphone loop, so silence, hum or white noise would otherwise reach the
+    grammar decoder, which forces every sound onto some command. No speech -> intent none, empty transcript.
+    """
+    from audio.chunk import split
+    from audio.endpoint import segment
+    from audio.recognize import Heard, recognize_utterance
+    from audio.stt import Transcript
+    from intents.matcher import NONE, IntentResult
+
+    if next(segment(split(audio, 30)), None) is None:
+        return Heard(Transcript("", 0.0, mode), IntentResult(NONE, confidence=0.0), 0.0)
+    return recognize_utterance(engine, matcher, audio, mode)
+
+
 @dataclass(frozen=True)
 class VoiceTurn:
     """One spoken turn through the dialog."""
@@ -66,12 +83,11 @@ def spoken_turn(
     `heard` is a result already decoded while the person spoke (streaming).
     """
     from audio.files import save_wav
-    from audio.recognize import recognize_utterance
     from audio.stt import Mode
 
     mode: Mode = dialog.expect
     if heard is None:
-        heard = recognize_utterance(engine, app.matcher, audio, mode)
+        heard = hear_file_audio(engine, app.matcher, audio, mode)
     clip: Path | None = None
     if mode is Mode.DICTATION or (heard.intent.intent == "log_gratitude" and heard.intent.slots.get("text")):
         clip = save_wav(audio, clip_path(app))

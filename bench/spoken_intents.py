@@ -160,8 +160,6 @@ def summarise(results: list[dict[str, Any]]) -> list[str]:
 
 def machine() -> str:
     """One line about the machine and library versions."""
-    import pocketsphinx
-
     cpu = platform.processor() or "?"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -169,7 +167,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    version = getattr(pocketsphinx, "__version__", "?")
+    from importlib.metadata import version as installed
+
+    version = installed("pocketsphinx")
     return (
         f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, pocketsphinx {version}"
