@@ -107,23 +107,6 @@ def test_gratitude_follow_up_is_dictation_and_keeps_the_clip(tmp_path: Path, say
 
 
 def test_speech_that_is_not_a_command_gets_no_reply(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
-    clips = [say("what's the weather like tomorrow in paris"), say("give me a tip on active listening")]
+    clips = [say("what's the weather like tomorrow in paris"), say("give me a date night idea")]
     lines, _code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 1)
-    assert [x["intent"] for x in lines] == ["strategy_advice"], err
-    assert lines[0]["slots"] == {"strategy": "active_listening"}
-
-
-def test_no_microphone_is_one_clear_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REKINDLE_")}
-    env["ALSA_CONFIG_PATH"] = str(tmp_path / "empty.conf")
-    (tmp_path / "empty.conf").write_text("")
-    result = subprocess.run(
-        [str(REKINDLE), "--data-dir", str(tmp_path / "d"), "listen", "--mute"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert "microphone" in result.stderr.splitlines()[-1]
-    assert "Traceback" not in result.stderr
+    assert [x["intent"] for x in lines] == ["date_idea"], err

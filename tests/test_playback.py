@@ -87,10 +87,11 @@ def test_speech_reaches_the_speaker(speaker_wav: Path, speech: AudioChunk) -> No
     assert rms(heard) > 0.02
 
 
-def test_other_rates_are_converted_by_alsa(speaker_wav: Path) -> None:
+def test_other_rates_play_at_their_own_rate(speaker_wav: Path) -> None:
+    # The virtual speaker records in whatever format aplay opened it with, so the 16 kHz tone arrives as 16 kHz.
     assert AplaySpeaker().play(tone(0.5, rate=16000))
     heard = read_wav(speaker_wav)
-    assert heard.rate == TTS_RATE
+    assert heard.rate == 16000
     assert 500 <= heard.milliseconds < 750
     assert rms(heard) > 0.1
 

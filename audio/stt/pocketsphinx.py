@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,8 +61,8 @@ WILDCARD_PREFIX = "wildcard+"
 """Dictionary words of the free-speech phone loop of a wildcard slot ('wildcard+aa')."""
 _JOIN = "_"
 """Joins the words of a multi-word grammar arc into one dictionary word ('give_us')."""
-_MAX_VARIANTS = 8
-"""At most this many pronunciations of a multi-word arc (the product of its words' variants)."""
+_MAX_VARIANTS = 3
+"""At most this many pronunciations of a multi-word arc (each costs load time and memory)."""
 INITIAL_CMN = "50.56,-7.30,-3.83,4.01,-6.51,-0.28,-5.78,-6.30,-1.75,0.53,0.26,-0.54,-1.11"
 """Cepstral mean a new decoder starts from (the average over clean synthesised commands). PocketSphinx's own
 start value (40,3,-1) makes the first streamed utterance after start-up come out as nonsense; afterwards
@@ -308,7 +309,7 @@ def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir
     for label in sorted({a.word for a in graph.arcs if a.word and " " in a.word}):
         parts = [variants.setdefault(w, _pronunciations(decoder, w)) for w in label.split()]
         joined = label.replace(" ", _JOIN)
-        for number, variant in enumerate(itertools.islice(itertools.product(*parts), _MAX_VARIANTS)):
+        for number, variant in enumerate(itertools.islice(_single_swaps(parts), _MAX_VARIANTS)):
             new_words[joined if number == 0 else f"{joined}({number + 1})"] = " ".join(variant)
     for phone in PHONES:
         new_words[GARBAGE_PREFIX + phone.lower()] = phone
@@ -366,6 +367,16 @@ def _pronunciations(decoder: Any, word: str) -> list[str]:
             break
         found.append(phones)
     return found
+
+
+def _single_swaps(parts: list[list[str]]) -> Iterator[list[str]]:
+    """The first pronunciation of every word, then one word at a time in its other pronunciations (a full
+    product of all variants makes loading many times slower for little gain)."""
+    first = [options[0] for options in parts]
+    yield first
+    for index, options in enumerate(parts):
+        for other in options[1:]:
+            yield [*first[:index], other, *first[index + 1 :]]
 
 
 def _variant_order(word: str) -> tuple[int, str]:
