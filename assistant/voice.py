@@ -14,6 +14,7 @@ from audio.chunk import AudioChunk
 
 if TYPE_CHECKING:
     from assistant.dialog import Dialog, Turn
+    from audio.recognize import Heard
     from audio.stt import Mode, SpeechToText
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def clip_path(app: App) -> Path:
 
 
 def spoken_turn(
-    app: App, engine: SpeechToText, dialog: Dialog, audio: AudioChunk, heard: Any | None = None
+    app: App, engine: SpeechToText, dialog: Dialog, audio: AudioChunk, heard: Heard | None = None
 ) -> VoiceTurn:
     """Recognise one utterance in the mode the dialog expects and take the turn.
 

@@ -123,6 +123,7 @@ def machine() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "revision": f"{revision}{' + local changes' if dirty else ''}" or "unknown",
         "engine files (sha1)": engine_files,
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 

@@ -17,6 +17,7 @@ Printed, after the machine's details:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -45,8 +46,8 @@ from common import (
 
 ASK_TEXT = "give me a date night idea"
 READY = "Rekindle is listening"
-SPOKEN = (COMMANDS[0], COMMANDS[4], COMMANDS[2])
-"""Commands said to `rekindle listen`: a starter, a date idea, advice."""
+SPOKEN = (COMMANDS[0], COMMANDS[2], COMMANDS[7])
+"""Commands said to `rekindle listen`: a starter, advice, the journal."""
 
 
 def _env(data: Path, **alsa: Path | str | None) -> dict[str, str]:
@@ -104,7 +105,11 @@ def mic_file(path: Path) -> Path:
 
 
 def _status(pid: int, key: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return float("nan")
+    for line in lines:
         if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -131,25 +136,30 @@ def listen_session(data: Path, mic: Path, speaker: Path, timeout: float = 180.0)
                 session.ready_s = time.monotonic() - started
                 session.rss_ready_mb = _status(process.pid, "VmRSS")
 
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+    def read_stdout() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            turn = json.loads(line)
+            if "intent" in turn:
+                if not session.turns:
+                    session.first_reply_s = time.monotonic() - started
+                session.turns.append(turn["intent"])
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (read_stderr, read_stdout)]
+    for reader in readers:
+        reader.start()
     deadline = started + timeout
-    while len(session.turns) < len(SPOKEN) and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        turn = json.loads(line)
-        if "intent" in turn:
-            if not session.turns:
-                session.first_reply_s = time.monotonic() - started
-            session.turns.append(turn["intent"])
-    if process.poll() is None:
-        session.hwm_mb = _status(process.pid, "VmHWM")
-        process.send_signal(signal.SIGINT)
+    while len(session.turns) < len(SPOKEN) and time.monotonic() < deadline and readers[1].is_alive():
+        if session.ready_s == session.ready_s:  # ready: the commands take seconds, not minutes
+            deadline = min(deadline, started + session.ready_s + 15.0)
+        time.sleep(0.05)
+    session.hwm_mb = _status(process.pid, "VmHWM")  # nan once it has exited
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGINT)
     _, _, usage = os.wait4(process.pid, 0)
     session.maxrss_mb = usage.ru_maxrss / 1024
-    reader.join(timeout=5)
-    process.stdout.close()
+    for reader in readers:
+        reader.join(timeout=5)
     return session
 
 
@@ -174,7 +184,7 @@ def import_times(args: list[str], env: dict[str, str], stop_at: str | None = Non
         if line.startswith("import time:") and "|" in line:
             fields = line.removeprefix("import time:").split("|")
             try:
-                rows.append((fields[2].rstrip("\n"), int(fields[0]), int(fields[1])))
+                rows.append((fields[2].rstrip("\n")[1:], int(fields[0]), int(fields[1])))
             except ValueError:
                 continue  # the header line
     process.wait()

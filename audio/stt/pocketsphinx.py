@@ -61,7 +61,7 @@ WILDCARD_PREFIX = "wildcard+"
 """Dictionary words of the free-speech phone loop of a wildcard slot ('wildcard+aa')."""
 _JOIN = "_"
 """Joins the words of a multi-word grammar arc into one dictionary word ('give_us')."""
-_MAX_VARIANTS = 3
+_MAX_VARIANTS = 2
 """At most this many pronunciations of a multi-word arc (each costs load time and memory)."""
 INITIAL_CMN = "50.56,-7.30,-3.83,4.01,-6.51,-0.28,-5.78,-6.30,-1.75,0.53,0.26,-0.54,-1.11"
 """Cepstral mean a new decoder starts from (the average over clean synthesised commands). PocketSphinx's own
