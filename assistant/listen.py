@@ -74,8 +74,9 @@ class Listener:
         self._stream: Stream | None = None
         self._stream_mode: Mode | None = None
         self._calibrated = False
-        """True once the engine has decoded a whole utterance. Until then it is not streamed: PocketSphinx's live
-        cepstral mean starts from a generic prior that can mis-hear a first streamed command (bench/README.md)."""
+        """True once the engine has decoded a whole utterance of this microphone. The first one is not streamed:
+        decoded whole, it is normalised by its own statistics (PocketSphinx's cepstral mean) and leaves the engine
+        tuned to the microphone, where a first stream starts from a preset (see bench/README.md)."""
 
     # -- device ----------------------------------------------------------------------------------------
     def run(self, device: int | None = None) -> None:

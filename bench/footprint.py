@@ -48,6 +48,8 @@ ASK_TEXT = "give me a date night idea"
 READY = "Rekindle is listening"
 SPOKEN = (COMMANDS[0], COMMANDS[2], COMMANDS[7])
 """Commands said to `rekindle listen`: a starter, advice, the journal."""
+GAP_S = 20.0
+"""Seconds of quiet after each command: longer than any spoken reply, which the loop does not listen through."""
 
 
 def _env(data: Path, **alsa: Path | str | None) -> dict[str, str]:
@@ -98,7 +100,7 @@ def mic_file(path: Path) -> Path:
     synth = synthesizer()
     parts = [quiet(0.5)]
     for n, command in enumerate(SPOKEN):
-        parts += [synth.utterance(command.text, PIPER).audio, quiet(1.5, seed=n + 2)]
+        parts += [synth.utterance(command.text, PIPER).audio, quiet(GAP_S, seed=n + 2)]
     parts.append(quiet(180.0, seed=99))
     path.write_bytes(b"".join(parts))
     return path
@@ -125,6 +127,7 @@ def listen_session(data: Path, mic: Path, speaker: Path, timeout: float = 180.0)
         stderr=subprocess.PIPE,
         text=True,
         env=_env(data, mic=mic, speaker=str(speaker)),
+        preexec_fn=_default_sigint,
     )
     assert process.stdout is not None and process.stderr is not None
 
@@ -154,13 +157,32 @@ def listen_session(data: Path, mic: Path, speaker: Path, timeout: float = 180.0)
             deadline = min(deadline, started + session.ready_s + 15.0)
         time.sleep(0.05)
     session.hwm_mb = _status(process.pid, "VmHWM")  # nan once it has exited
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(process.pid, signal.SIGINT)
-    _, _, usage = os.wait4(process.pid, 0)
-    session.maxrss_mb = usage.ru_maxrss / 1024
+    session.maxrss_mb = _interrupt(process.pid) / 1024
     for reader in readers:
         reader.join(timeout=5)
     return session
+
+
+def _interrupt(pid: int, grace_s: float = 15.0) -> float:
+    """Ctrl-C the process (SIGTERM after `grace_s`) and reap it; returns its ru_maxrss (KB)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + grace_s
+    while True:
+        done, _, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return float(usage.ru_maxrss)
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = float("inf")
+        time.sleep(0.05)
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal, even when this benchmark runs in the background (where SIGINT is
+    ignored, and an ignored SIGINT would be inherited and stop Python from turning it into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # -- imports --------------------------------------------------------------------------------------------------
@@ -175,6 +197,7 @@ def import_times(args: list[str], env: dict[str, str], stop_at: str | None = Non
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_default_sigint,
     )
     assert process.stderr is not None
     rows = []

@@ -8,6 +8,8 @@ Written:
   `rekindle hear` pay once per process).
 - command_decode.txt: streamed COMMAND decoding of a dozen spoken commands, chunk by chunk as in the loop, with
   the endpointer and matcher (the per-utterance cost).
+- engine_load_native.txt: the same load sampled by py-spy with native frames (which C functions of PocketSphinx
+  the time goes to; pyinstrument only sees the Python caller).
 - ask_cold_start.txt: a whole `rekindle ask "give me a date night idea" --mute` process.
 Each file starts with the machine's details. The first lines of each profile are printed.
 """
@@ -88,6 +90,52 @@ def profile_decode(engine: object, rounds: int) -> None:
     _save("command_decode.txt", profiler.output_text(unicode=False, color=False, show_all=False))
 
 
+_LOAD_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from audio.stt.pocketsphinx import PocketSphinxEngine
+from intents.matcher import Matcher
+PocketSphinxEngine(matcher=Matcher()).load()
+"""
+
+
+def profile_engine_load_native(top: int = 25) -> None:
+    """py-spy --native over a child process that loads the engine; leaf and inclusive shares of the samples."""
+    from collections import Counter
+
+    raw = OUT / "engine_load_native.raw"
+    OUT.mkdir(exist_ok=True)
+    py_spy = Path(sys.executable).with_name("py-spy")
+    script = _LOAD_SCRIPT.format(root=str(Path(__file__).resolve().parent.parent))
+    record = [str(py_spy), "record", "--native", "-r", "200", "-f", "raw", "-o", str(raw), "--"]
+    done = subprocess.run(
+        [*record, sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not raw.exists():
+        print(f"py-spy failed ({done.stderr.strip()[-200:]}); skipping the native profile")
+        return
+    leaf: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f.split(" (")[0] for f in stack.split(";")]
+        total += int(count)
+        leaf[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    raw.unlink()
+    lines = [f"py-spy --native, {total} samples at 200 Hz of: PocketSphinxEngine(matcher=Matcher()).load()", ""]
+    lines += ["share  inclusive (frames on the stack)"]
+    lines += [f"{n / total:6.1%} {name}" for name, n in inclusive.most_common(top)]
+    lines += ["", "share  leaf (where the CPU was)"]
+    lines += [f"{n / total:6.1%} {name}" for name, n in leaf.most_common(top)]
+    _save("engine_load_native.txt", "\n".join(lines) + "\n")
+
+
 def profile_ask() -> None:
     pyinstrument = Path(sys.executable).with_name("pyinstrument")
     out = OUT / "ask_cold_start.raw.txt"
@@ -111,6 +159,7 @@ def main() -> None:
         raise SystemExit(f"{REKINDLE} not found; install the project in this venv (pip install -e .)")
     print_machine("Rekindle profiles (bench/profile.py)")
     engine = profile_engine_load()
+    profile_engine_load_native()
     profile_decode(engine, 1 if args.quick else 3)
     profile_ask()
 
