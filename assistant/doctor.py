@@ -5,20 +5,19 @@ Every check runs on a machine with no sound card, no espeak-ng or no models and 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import RekindleError
+from audio.native import native_stderr_to_log
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,7 +79,7 @@ def check_microphone() -> Check:
         return Check(
             name, False, "PyAudio is not installed", "sudo apt-get install portaudio19-dev && pip install PyAudio"
         )
-    with _quiet_stderr():  # PortAudio reports every ALSA/JACK probe on stderr
+    with native_stderr_to_log(_LOGGER, "native audio libraries"):  # PortAudio reports every ALSA/JACK probe on stderr
         audio = pyaudio.PyAudio()
         try:
             devices = [audio.get_device_info_by_index(i) for i in range(audio.get_device_count())]
@@ -228,21 +227,3 @@ def _has_module(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to a temporary file (native libraries write there), logged at debug level."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            noise = sink.read().decode(errors="replace").strip()
-            if noise:
-                _LOGGER.debug("native audio libraries said:\n%s", noise)

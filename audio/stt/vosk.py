@@ -11,19 +11,16 @@ model's full vocabulary and language model.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import ModelError, SpeechError
 from audio.chunk import RATE, AudioChunk, is_standard
+from audio.native import native_stderr_to_log
 from audio.stt import Mode, Transcript
 
 _LOGGER = logging.getLogger(__name__)
@@ -151,7 +148,7 @@ def _load_model(path: Path) -> Any:
     vosk.SetLogLevel(-1)
     started = time.perf_counter()
     try:
-        with _native_stderr_to_debug_log():  # Kaldi prints "ERROR (VoskAPI:...)" for a broken model itself
+        with native_stderr_to_log(_LOGGER, "Vosk"):  # Kaldi prints "ERROR (VoskAPI:...)" for a broken model itself
             model = vosk.Model(str(path))
     except Exception as exc:  # the binding raises a bare Exception("Failed to create a model")
         raise ModelError(
@@ -159,25 +156,3 @@ def _load_model(path: Path) -> Any:
         ) from exc
     _LOGGER.debug("loaded Vosk model %s in %.2f s", path, time.perf_counter() - started)
     return model
-
-
-@contextlib.contextmanager
-def _native_stderr_to_debug_log() -> Iterator[None]:
-    """Send what native code writes to file descriptor 2 into the debug log, so a failure stays one line."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            said = sink.read().decode(errors="replace").strip()
-            if said:
-                _LOGGER.debug("Vosk said: %s", said)
