@@ -9,17 +9,9 @@ interrupted or rejected download never leaves a half-installed model.
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import logging
 import os
-import shutil
 import sys
-import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +131,11 @@ def download(name: str, data_dir: Path, url: str | None = None, progress: bool =
 
 def _fetch(url: str, part: Path, spec: ModelSpec, progress: bool) -> None:
     """Bring `part` to the complete archive, resuming from what is already there."""
+    import http.client  # network modules load only when downloading (start-up time of listen/hear)
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     have = part.stat().st_size if part.exists() else 0
     if spec.size is not None and have == spec.size:
         return
@@ -192,6 +189,8 @@ def _fetch(url: str, part: Path, spec: ModelSpec, progress: bool) -> None:
 
 
 def _verify(part: Path, spec: ModelSpec, name: str) -> None:
+    import hashlib
+
     size = part.stat().st_size if part.exists() else 0
     if spec.size is not None and size != spec.size:
         if size < spec.size:
@@ -217,6 +216,10 @@ def _verify(part: Path, spec: ModelSpec, name: str) -> None:
 
 def _unpack(archive: Path, target: Path, spec: ModelSpec, name: str) -> None:
     """Extract beside `target`, check it, then rename it into place."""
+    import shutil
+    import tempfile
+    import zipfile
+
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.unpack-", dir=target.parent))
     try:
         try:
