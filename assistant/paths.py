@@ -23,6 +23,17 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("rekindle", appauthor=False))
 
 
+def default_cache_dir() -> Path:
+    """Where derived files that can always be rebuilt (the compiled speech grammar) are kept: $REKINDLE_CACHE_DIR,
+    else the platform's user cache folder (~/.cache/rekindle). Nothing personal is ever stored there."""
+    override = os.environ.get("REKINDLE_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("rekindle", appauthor=False))
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) as an owner-only directory; tighten it if we created it."""
     try:  # exists() itself raises PermissionError when a parent cannot be searched

@@ -22,6 +22,7 @@ _LOGGER = logging.getLogger(__name__)
 
 def open_engine(app: App, name: str | None, vosk_model: Path | None = None) -> SpeechToText:
     """The speech-to-text engine by name (auto: Vosk when a model is found, else PocketSphinx), loaded once."""
+    from assistant.paths import default_cache_dir
     from audio.models import find_vosk_model
     from audio.stt.registry import create_engine
 
@@ -30,7 +31,7 @@ def open_engine(app: App, name: str | None, vosk_model: Path | None = None) -> S
     model = find_vosk_model(explicit, app.data.root)
     if wanted == "vosk" and model is None:
         raise SpeechError("no Vosk model found; run `rekindle models download vosk-small-en` or pass --vosk-model PATH")
-    return create_engine(wanted, matcher=app.matcher, vosk_model=model)
+    return create_engine(wanted, matcher=app.matcher, vosk_model=model, cache_dir=default_cache_dir())
 
 
 def hear_file_audio(engine: SpeechToText, matcher: Any, audio: AudioChunk, mode: Mode) -> Any:

@@ -180,6 +180,22 @@ def _pct(part: int, whole: int) -> str:
     return f"{part}/{whole} {100 * part / whole:.0f}%" if whole else "-"
 
 
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    """'max_variants=1' -> {'max_variants': 1}, typed like the PocketSphinxSettings field it names."""
+    from dataclasses import fields
+
+    from audio.stt.pocketsphinx import PocketSphinxSettings
+
+    types = {f.name: type(getattr(PocketSphinxSettings(), f.name)) for f in fields(PocketSphinxSettings)}
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in types:
+            raise SystemExit(f"unknown setting {name!r}; choose from {', '.join(sorted(types))}")
+        out[name] = value.lower() in ("1", "true", "yes") if types[name] is bool else types[name](value)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 voices, test split only")
@@ -190,6 +206,9 @@ def main() -> None:
     parser.add_argument("--garbage-phone", type=float, help="override PocketSphinxSettings.garbage_phone")
     parser.add_argument("--garbage-inside", type=float, help="override PocketSphinxSettings.garbage_inside")
     parser.add_argument("--garbage-kind", choices=("phones", "words"), help="override the garbage loop units")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="override any PocketSphinxSettings field"
+    )
     parser.add_argument("--json", type=Path, help="also write every result to this JSON-lines file")
     args = parser.parse_args()
 
@@ -209,6 +228,7 @@ def main() -> None:
     }
     if args.garbage_kind:
         settings["garbage_kind"] = args.garbage_kind
+    settings.update(_overrides(args.set))
     synth = Synthesizer(CACHE)
     for phrase in phrases:  # synthesise once, before the workers read the cache
         for voice in voices:

@@ -9,11 +9,17 @@ becomes one arc labelled `WILDCARD`, which each engine replaces with its own fre
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import itertools
+import json
+import logging
+import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.errors import ContentError
@@ -22,6 +28,8 @@ if TYPE_CHECKING:
     from hassil import Intents
     from hassil.expression import Expression, ListReference
     from hassil.intents import IntentData
+
+_LOGGER = logging.getLogger(__name__)
 
 WILDCARD = "<wildcard>"
 """Arc label standing for free speech (a wildcard slot); never a dictionary word."""
@@ -113,17 +121,33 @@ class Grammar:
         return False
 
 
-def compile_grammar(intents: Intents, intent_names: Iterable[str] | None = None) -> Grammar:
-    """Compile every sentence of the (chosen) intents into one minimal word graph."""
+SPOKEN_BEFORE = ("please", "could you", "can you", "would you", "hey rekindle", "okay rekindle", "rekindle")
+"""Words people put before a command that the text matcher drops (intents/normalize.py) and the spoken grammar
+therefore accepts before every phrase ("could you give us a question")."""
+SPOKEN_AFTER = ("please", "thanks", "thank you")
+"""... and after every phrase ("a date idea please")."""
+
+
+def compile_grammar(
+    intents: Intents,
+    intent_names: Iterable[str] | None = None,
+    before: Iterable[str] = SPOKEN_BEFORE,
+    after: Iterable[str] = SPOKEN_AFTER,
+) -> Grammar:
+    """Compile every sentence of the (chosen) intents into one minimal word graph; each phrase may be preceded
+    by one of `before` and followed by one of `after`. (Minimisation shares them: a few arcs, not a copy of
+    the grammar per wrapper.)"""
     wanted = set(intent_names) if intent_names is not None else None
     builder = _TokenGraph(intents)
+    before, after = tuple(before), tuple(after)
     for name, intent in intents.intents.items():
         if wanted is not None and name not in wanted:
             continue
         for data in intent.data:
             for sentence in data.sentences:
-                first = builder.chain(builder.start, [_SPACE])
+                first = builder.optional(builder.chain(builder.start, [_SPACE]), before, trailing_space=True)
                 end = builder.walk(sentence.expression, first, data, f"intent {name}", 0)
+                end = builder.optional(end, after, trailing_space=False)
                 builder.add(end, builder.final, _SPACE)
     return _minimise(builder.word_arcs(), builder.start, builder.final)
 
@@ -192,6 +216,78 @@ def compact(grammar: Grammar, max_states: int) -> Grammar:
     return Grammar(number_of[grammar.start], number_of[grammar.final], arcs, len(used))
 
 
+CACHE_FORMAT = 1
+"""Bump when the cached grammar's JSON layout changes."""
+
+
+def to_json(grammar: Grammar) -> str:
+    """The grammar as compact JSON (for the on-disk cache)."""
+    arcs = [[a.src, a.dst, a.word] for a in grammar.arcs]
+    return json.dumps(
+        {
+            "format": CACHE_FORMAT,
+            "start": grammar.start,
+            "final": grammar.final,
+            "states": grammar.num_states,
+            "arcs": arcs,
+        },
+        separators=(",", ":"),
+    )
+
+
+def from_json(text: str) -> Grammar:
+    """A grammar written by `to_json`; ContentError when the text is not one."""
+    try:
+        data = json.loads(text)
+        if data.get("format") != CACHE_FORMAT:
+            raise ContentError(f"grammar cache format {data.get('format')!r}, expected {CACHE_FORMAT}")
+        arcs = tuple(Arc(int(src), int(dst), None if word is None else str(word)) for src, dst, word in data["arcs"])
+        return Grammar(int(data["start"]), int(data["final"]), arcs, int(data["states"]))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ContentError(f"not a grammar cache ({err})") from err
+
+
+def cache_key(files: Iterable[Path], *parts: str) -> str:
+    """A hash of the template files, this module's code and `parts` (settings): any change gives a new key."""
+    digest = hashlib.sha256()
+    for path in [Path(__file__), *files]:
+        data = path.read_bytes()
+        digest.update(f"{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    for part in parts:
+        digest.update(f"\0{part}".encode())
+    return digest.hexdigest()[:32]
+
+
+def cached(path: Path | None, build: Callable[[], Grammar]) -> Grammar:
+    """The grammar stored at `path`, or `build()` stored there for next time.
+
+    The cache is only a speed-up: an unreadable or damaged file is rebuilt, and a cache that cannot be
+    written (read-only home, full disk) is skipped with a debug line.
+    """
+    if path is not None:
+        try:
+            grammar = from_json(path.read_text(encoding="utf-8"))
+            _LOGGER.debug("Loaded the command grammar from %s", path)
+            return grammar
+        except FileNotFoundError:
+            pass
+        except (OSError, UnicodeDecodeError, ContentError) as err:
+            _LOGGER.debug("Ignoring the grammar cache %s: %s", path, err)
+    grammar = build()
+    if path is not None:
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            partial.write_text(to_json(grammar), encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as err:
+            _LOGGER.debug("Could not write the grammar cache %s: %s", path, err)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+    return grammar
+
+
 class _TokenGraph:
     """Templates as a graph over text pieces and word boundaries (before pieces are joined into words)."""
 
@@ -215,6 +311,17 @@ class _TokenGraph:
             self.add(src, nxt, token)
             src = nxt
         return src
+
+    def optional(self, src: int, phrases: tuple[str, ...], trailing_space: bool) -> int:
+        """Nothing or one of `phrases` (with a word boundary after it, or before it) from `src`."""
+        if not phrases:
+            return src
+        end = self.new_state()
+        self.add(src, end, None)
+        for phrase in phrases:
+            tokens = [*_text_tokens(phrase), _SPACE] if trailing_space else [_SPACE, *_text_tokens(phrase)]
+            self.add(self.chain(src, tokens), end, None)
+        return end
 
     def walk(self, expr: Expression, src: int, data: IntentData, where: str, depth: int) -> int:
         """Add `expr` starting at `src`; return the state where it ends."""

@@ -169,4 +169,14 @@ def test_every_shipped_word_has_a_pronunciation(shipped: Grammar) -> None:
 
     decoder = pocketsphinx.Decoder(lm=None, loglevel="FATAL")
     missing = sorted(w for w in shipped.words if decoder.lookup_word(w) is None)
-    assert missing == []
+    # Possessives the dictionary lacks are built from their base word (audio/stt/pocketsphinx.py).
+    assert [w for w in missing if not (w.endswith("'s") and decoder.lookup_word(w[:-2]))] == []
+    assert "'s" not in shipped.words  # "what 's" would need a word "'s"
+
+
+def test_spoken_wrappers_are_accepted_around_every_phrase(shipped: Grammar) -> None:
+    assert shipped.accepts("could you give us a deep question please")
+    assert shipped.accepts("hey rekindle start a date night")
+    assert shipped.accepts("a date idea thanks")
+    assert not shipped.accepts("please")
+    assert not shipped.accepts("thank you")

@@ -282,7 +282,9 @@ def pocketsphinx_words() -> set[str]:
 def test_template_words_are_in_the_speech_dictionary() -> None:
     words = template_words(matcher().intents)
     assert not any(char.isdigit() for word in words for char in word)
-    assert sorted(words - pocketsphinx_words()) == []
+    known = pocketsphinx_words()
+    # A possessive the dictionary lacks ("break's") is said as its base word plus -s (audio/stt/pocketsphinx.py).
+    assert sorted(w for w in words - known if not (w.endswith("'s") and w[:-2] in known)) == []
 
 
 def test_grammar_size_is_bounded() -> None:

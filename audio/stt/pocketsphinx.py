@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import ModelError, SpeechError
 from audio.chunk import AudioChunk, is_standard
 from audio.stt import Mode, Transcript
-from intents.grammar import WILDCARD, Grammar, compact
+from intents.grammar import WILDCARD, Grammar, cached, compact
 
 if TYPE_CHECKING:
     from intents.matcher import Matcher
@@ -61,12 +61,12 @@ WILDCARD_PREFIX = "wildcard+"
 """Dictionary words of the free-speech phone loop of a wildcard slot ('wildcard+aa')."""
 _JOIN = "_"
 """Joins the words of a multi-word grammar arc into one dictionary word ('give_us')."""
-_MAX_VARIANTS = 2
-"""At most this many pronunciations of a multi-word arc (each costs load time and memory)."""
 INITIAL_CMN = "50.56,-7.30,-3.83,4.01,-6.51,-0.28,-5.78,-6.30,-1.75,0.53,0.26,-0.54,-1.11"
 """Cepstral mean a new decoder starts from (the average over clean synthesised commands). PocketSphinx's own
 start value (40,3,-1) makes the first streamed utterance after start-up come out as nonsense; afterwards
 the mean follows the microphone by itself."""
+_COMMAND_FIRST = {"read": "R IY D"}
+"""Pronunciations to try first in commands, where the dictionary lists another one first ('read' as in 'red')."""
 _KEY_LETTERS = 6
 """Grammar words this long (e.g. 'grateful', 'thankful') are key words the dictation pass must confirm."""
 _SPECULATE_EVERY_MS = 400.0
@@ -96,6 +96,15 @@ class PocketSphinxSettings:
     """Probability of a noise filler ([NOISE], [SPEECH]) between words and at the edges."""
     silence_prob: float = 0.005
     """Probability of a pause (<sil>) between words and at the edges."""
+    max_variants: int = 1
+    """Pronunciations per grammar arc (the dictionary's first, then its alternatives); each is one more arc,
+    which costs load time, memory and search time."""
+    max_hmms: int = 30000
+    """Most HMMs kept active per frame (PocketSphinx's `maxhmmpf`); bounds the work per frame."""
+    downsample: int = 1
+    """Score the acoustic model every `downsample` frames (PocketSphinx's `ds`)."""
+    top_gaussians: int = 4
+    """Gaussians scored per mixture (PocketSphinx's `topn`); fewer is faster and coarser."""
 
 
 class PocketSphinxEngine:
@@ -109,12 +118,16 @@ class PocketSphinxEngine:
         matcher: Matcher | None = None,
         settings: PocketSphinxSettings | None = None,
         model_dir: Path | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.settings = settings or PocketSphinxSettings()
         """Search settings."""
         self.model_dir = model_dir
         """Folder with en-us/ (acoustic model), en-us.lm.bin and cmudict-en-us.dict; None: the wheel's."""
+        self.cache_dir = cache_dir
+        """Where the compacted command grammar is kept between runs (None: compile it every time)."""
         self._grammar = grammar
+        self._graph: Grammar | None = None
         self._matcher = matcher
         self._command: Any = None
         self._dictation: Any = None
@@ -135,12 +148,29 @@ class PocketSphinxEngine:
             _LOGGER.debug("Compiled the command grammar in %.2f s", time.perf_counter() - started)
         return self._grammar
 
+    @property
+    def graph(self) -> Grammar:
+        """The command grammar compacted for decoding, from the cache when the templates did not change."""
+        if self._graph is None:
+            path = None
+            if self.cache_dir is not None and self._grammar is None:
+                from intents.grammar import cache_key
+                from intents.matcher import template_files
+
+                files = self._matcher.files if self._matcher is not None else template_files()
+                key = cache_key(files, f"max_states={self.settings.max_states}")
+                path = self.cache_dir / f"grammar-{key}.json"
+            started = time.perf_counter()
+            self._graph = cached(path, lambda: compact(self.grammar, self.settings.max_states))
+            _LOGGER.debug("Command grammar ready in %.2f s", time.perf_counter() - started)
+        return self._graph
+
     def start(self, mode: Mode) -> PocketSphinxStream:
         """Begin an utterance; a stream still open on this engine is abandoned (one at a time)."""
         if self._open is not None:
             self._open.abandon()
         if mode is Mode.COMMAND:
-            dictation = self._dictation_decoder() if self.grammar.has_wildcard else None
+            dictation = self._dictation_decoder() if self.graph.has_wildcard else None
             self._open = PocketSphinxStream(mode, self._command_decoder(), dictation)
         else:
             self._open = PocketSphinxStream(mode, self._dictation_decoder(), None)
@@ -155,13 +185,13 @@ class PocketSphinxEngine:
     def load(self) -> None:
         """Load every decoder now (instead of on the first utterance)."""
         self._command_decoder()
-        if self.grammar.has_wildcard:
+        if self.graph.has_wildcard:
             self._dictation_decoder()
 
     def _command_decoder(self) -> Any:
         if self._command is None:
             started = time.perf_counter()
-            self._command = _grammar_decoder(self.grammar, self.settings, self.model_dir)
+            self._command = _grammar_decoder(self.graph, self.settings, self.model_dir)
             _LOGGER.debug("Loaded the PocketSphinx grammar decoder in %.2f s", time.perf_counter() - started)
         return self._command
 
@@ -287,30 +317,48 @@ class PocketSphinxStream:
         return words
 
 
-def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir: Path | None) -> Any:
-    """A decoder whose only search is the compacted command grammar plus garbage and wildcard loops."""
+def _grammar_decoder(graph: Grammar, settings: PocketSphinxSettings, model_dir: Path | None) -> Any:
+    """A decoder whose only search is the (compacted) command grammar plus garbage and wildcard loops."""
     decoder = _decoder(
         model_dir,
         lm=None,
         bestpath=False,
+        # Alternative pronunciations become explicit arcs below; letting PocketSphinx expand every word into
+        # all its dictionary variants itself made `add_fsg` 5x slower (8.1 s -> 1.3 s measured).
+        fsgusealtpron=False,
         beam=settings.beam,
         fillprob=settings.filler_prob,
         silprob=settings.silence_prob,
+        maxhmmpf=settings.max_hmms,
+        ds=settings.downsample,
+        topn=settings.top_gaussians,
     )
-    graph = compact(grammar, settings.max_states)
-    missing = sorted(w for w in graph.words if decoder.lookup_word(w) is None)
+    new_words: dict[str, str] = {}
+    for word in graph.words:
+        if decoder.lookup_word(word) is None and word.endswith("'s") and decoder.lookup_word(word[:-2]):
+            new_words[word] = _possessive(decoder.lookup_word(word[:-2]))
+    missing = sorted(w for w in graph.words if decoder.lookup_word(w) is None and w not in new_words)
     if missing:
         raise SpeechError(
             f"no pronunciation for template word(s) {', '.join(missing[:8])}; "
             "use words from the CMU dictionary in intents/templates"
         )
-    new_words: dict[str, str] = {}
     variants: dict[str, list[str]] = {}
-    for label in sorted({a.word for a in graph.arcs if a.word and " " in a.word}):
+    spellings: dict[str, list[str]] = {}
+    """Dictionary words an arc label is said as: 'read' -> ['read', 'read(2)'], 'give us' -> ['give_us']."""
+    for label in sorted({a.word for a in graph.arcs if a.word and a.word != WILDCARD}):
         parts = [variants.setdefault(w, _pronunciations(decoder, w)) for w in label.split()]
+        if " " not in label and label not in new_words:
+            # The dictionary's own entries ('read(2)'), in the order _pronunciations put their phones.
+            names = {decoder.lookup_word(n): n for n in [label, *(f"{label}({k})" for k in range(2, 10))]}
+            spellings[label] = [names[phones] for phones in parts[0][: settings.max_variants]]
+            continue
         joined = label.replace(" ", _JOIN)
-        for number, variant in enumerate(itertools.islice(_single_swaps(parts), _MAX_VARIANTS)):
-            new_words[joined if number == 0 else f"{joined}({number + 1})"] = " ".join(variant)
+        spellings[label] = []
+        for number, variant in enumerate(itertools.islice(_single_swaps(parts), settings.max_variants)):
+            name = joined if number == 0 else f"{joined}({number + 1})"
+            new_words[name] = " ".join(variant)
+            spellings[label].append(name)
     for phone in PHONES:
         new_words[GARBAGE_PREFIX + phone.lower()] = phone
         new_words[WILDCARD_PREFIX + phone.lower()] = phone
@@ -338,7 +386,7 @@ def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir
         elif arc.word == WILDCARD:
             phone_loop(arc.src, arc.dst, WILDCARD_PREFIX, settings.wildcard_phone)
         else:
-            transitions.append((arc.src, arc.dst, 1.0, arc.word.replace(" ", _JOIN)))
+            transitions.extend((arc.src, arc.dst, 1.0, name) for name in spellings[arc.word])
     garbage, garbage_end = next_state, next_state + 1
     next_state += 2
     transitions.append((graph.start, garbage, settings.garbage_prior))
@@ -358,14 +406,29 @@ def _grammar_decoder(grammar: Grammar, settings: PocketSphinxSettings, model_dir
     return decoder
 
 
+def _possessive(phones: str) -> str:
+    """The pronunciation of "<word>'s" from the word's: IH Z after a hissing sound, S after a voiceless one."""
+    last = phones.split()[-1]
+    if last in ("S", "Z", "SH", "ZH", "CH", "JH"):
+        return f"{phones} IH Z"
+    return f"{phones} {'S' if last in ('P', 'T', 'K', 'F', 'TH') else 'Z'}"
+
+
 def _pronunciations(decoder: Any, word: str) -> list[str]:
-    """Every pronunciation of a dictionary word: 'read' is R EH D and, as 'read(2)', R IY D."""
+    """Every pronunciation of a dictionary word: 'read' is R EH D and, as 'read(2)', R IY D (commands are
+    imperatives, so `_COMMAND_FIRST` puts R IY D first)."""
+    if decoder.lookup_word(word) is None:  # a possessive added by _grammar_decoder
+        return [_possessive(decoder.lookup_word(word[:-2]))]
     found = [decoder.lookup_word(word)]
     for number in range(2, 10):
         phones = decoder.lookup_word(f"{word}({number})")
         if phones is None:
             break
         found.append(phones)
+    preferred = _COMMAND_FIRST.get(word)
+    if preferred in found:
+        found.remove(preferred)
+        found.insert(0, preferred)
     return found
 
 

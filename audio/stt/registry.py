@@ -40,11 +40,13 @@ def create_engine(
     name: str | EngineName,
     matcher: Matcher | None = None,
     vosk_model: Path | None = None,
+    cache_dir: Path | None = None,
     **options: Any,
 ) -> SpeechToText:
     """Create (but do not yet load) the engine `name`; its grammar comes from the matcher's templates.
 
-    `options` go to the engine's constructor (for PocketSphinx: `settings`, `model_dir`, `grammar`).
+    `options` go to the engine's constructor (for PocketSphinx: `settings`, `model_dir`, `grammar`);
+    `cache_dir` keeps PocketSphinx's compiled grammar between runs.
     """
     try:
         wanted = EngineName(str(getattr(name, "value", name)).lower())
@@ -66,7 +68,7 @@ def create_engine(
         return VoskEngine(Path(vosk_model), phrases, **options)
     from audio.stt.pocketsphinx import PocketSphinxEngine
 
-    return PocketSphinxEngine(matcher=matcher, **options)
+    return PocketSphinxEngine(matcher=matcher, cache_dir=cache_dir, **options)
 
 
 def _grammar_words(matcher: Matcher | None) -> frozenset[str]:
