@@ -11,13 +11,14 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from assistant.app import App
 from assistant.cli import emit
+from assistant.errors import RekindleError
 from assistant.voice import spoken_turn
 from audio.chunk import AudioChunk
 
@@ -73,6 +74,7 @@ class Listener:
         """Turns taken so far."""
         self._stream: Stream | None = None
         self._stream_mode: Mode | None = None
+        self._load_error: RekindleError | None = None
         self._calibrated = False
         """True once the engine has decoded a whole utterance of this microphone. The first one is not streamed:
         decoded whole, it is normalised by its own statistics (PocketSphinx's cepstral mean) and leaves the engine
@@ -88,9 +90,28 @@ class Listener:
         with Microphone(device) as mic:
             load = getattr(self.engine, "load", None)
             if callable(load):
-                load()  # now, not when the first command starts: it is decoded while it is spoken
+                # The recogniser loads while the microphone already listens: speech that ends before it is
+                # ready waits for it (its audio is kept by the endpointer), nothing is missed.
+                threading.Thread(target=self._load, args=(load,), name="rekindle-load", daemon=True).start()
             self._status()
             self.process(mic.chunks())
+
+    def _prepare(self, mode: Mode) -> None:
+        """Load the decoder the next turn needs while the reply plays (the dictation model loads on demand)."""
+        from audio.stt import Mode
+
+        load = getattr(self.engine, "load", None)
+        if callable(load) and mode is not Mode.COMMAND:
+            threading.Thread(target=self._load, args=(lambda: load(mode),), name="rekindle-load", daemon=True).start()
+
+    def _load(self, load: Callable[[], object]) -> None:
+        started = time.perf_counter()
+        try:
+            load()
+        except RekindleError as err:
+            self._load_error = err
+        else:
+            _LOGGER.debug("Speech recogniser ready after %.2f s", time.perf_counter() - started)
 
     def _read_keys(self) -> None:
         for _line in sys.stdin:
@@ -114,6 +135,8 @@ class Listener:
         from audio.endpoint import SpeechAudio, SpeechEnded, SpeechStarted
 
         for chunk in chunks:
+            if self._load_error is not None:
+                raise self._load_error
             self._prompts()
             if chunk.timestamp < self._skip_until:
                 continue  # our own voice, captured while a reply was playing
@@ -185,6 +208,7 @@ class Listener:
         else:
             click.echo(f"> {voice_turn.transcript}\n{turn.reply}")
         self._say(turn.reply, now_ms)
+        self._prepare(self.dialog.expect)
         if self.dialog.awaiting_answer:
             self.attention, self._awake_since = Attention.AWAKE, now_ms  # follow-up without the wake word
         else:

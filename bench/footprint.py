@@ -46,6 +46,7 @@ from common import (
 
 ASK_TEXT = "give me a date night idea"
 READY = "Rekindle is listening"
+LOADED = "Speech recogniser ready after"
 SPOKEN = (COMMANDS[0], COMMANDS[2], COMMANDS[7])
 """Commands said to `rekindle listen`: a starter, advice, the journal."""
 GAP_S = 20.0
@@ -86,6 +87,8 @@ class Session:
     """Seconds from starting the process to the first turn on stdout."""
     turns: list[str] = field(default_factory=list)
     """Intents of the turns, in order."""
+    loaded_s: float = float("nan")
+    """Seconds from starting the process to the recogniser being loaded (its --debug line)."""
     hwm_mb: float = float("nan")
     """VmHWM (peak resident set) just before Ctrl-C."""
     rss_ready_mb: float = float("nan")
@@ -122,7 +125,7 @@ def listen_session(data: Path, mic: Path, speaker: Path, timeout: float = 180.0)
     session = Session()
     started = time.monotonic()
     process = subprocess.Popen(
-        [str(REKINDLE), "listen", "--json"],
+        [str(REKINDLE), "--debug", "listen", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -138,6 +141,8 @@ def listen_session(data: Path, mic: Path, speaker: Path, timeout: float = 180.0)
             if READY in line and session.ready_s != session.ready_s:
                 session.ready_s = time.monotonic() - started
                 session.rss_ready_mb = _status(process.pid, "VmRSS")
+            if LOADED in line and session.loaded_s != session.loaded_s:
+                session.loaded_s = time.monotonic() - started
 
     def read_stdout() -> None:
         assert process.stdout is not None
@@ -240,6 +245,7 @@ def main() -> None:
     results = [listen_session(tmp / f"listen-{n}", mic, tmp / f"speaker-{n}.wav") for n in range(sessions)]
     ready = [s.ready_s for s in results]
     first = [s.first_reply_s for s in results]
+    loaded = [s.loaded_s for s in results]
     hwm = [s.hwm_mb for s in results]
     maxrss = [s.maxrss_mb for s in results]
     for s in results:
@@ -254,6 +260,7 @@ def main() -> None:
                 ["`rekindle ask ... --mute` wall s", median(walls), p90(walls), "1.0 s", _met(p90(walls), 1.0)],
                 ["`rekindle ask` peak RSS MB", median(peaks), max(peaks), "-", "-"],
                 ["`rekindle listen` to ready line s", median(ready), max(ready), "1.0 s", _met(max(ready), 1.0)],
+                ["`rekindle listen` to recogniser loaded s", median(loaded), max(loaded), "-", "-"],
                 ["`rekindle listen` to first reply s", median(first), max(first), "-", "-"],
                 ["`rekindle listen` RSS at ready MB", median([s.rss_ready_mb for s in results]), "", "-", "-"],
                 ["`rekindle listen` peak RSS (VmHWM) MB", median(hwm), max(hwm), "150 MB", _met(max(hwm), 150)],

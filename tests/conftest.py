@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from audio.chunk import AudioChunk
+from audio.stt import Mode
 from audio.synth import CLEAN, PIPER, Condition, Synthesizer, Voice
 
 if TYPE_CHECKING:
@@ -49,5 +50,6 @@ def sphinx(intent_matcher: Matcher) -> PocketSphinxEngine:
     from audio.stt.pocketsphinx import PocketSphinxEngine
 
     engine = PocketSphinxEngine(matcher=intent_matcher)
-    engine.load()
+    engine.load(Mode.COMMAND)
+    engine.load(Mode.DICTATION)
     return engine

@@ -6,8 +6,10 @@ must come back empty (rejected). Decoding is real (the shipped model), audio com
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +18,9 @@ from audio.chunk import AudioChunk, split
 from audio.stt import Mode
 from audio.stt.pocketsphinx import PocketSphinxEngine
 from audio.synth import PINK_10, PIPER, Voice
+
+if TYPE_CHECKING:
+    from intents.matcher import Matcher
 
 ESPEAK = Voice("espeak", "en-us")
 
@@ -123,3 +128,39 @@ def test_missing_model_folder(tmp_path: Path) -> None:
     engine = PocketSphinxEngine(model_dir=tmp_path)
     with pytest.raises(ModelError, match="reinstall pocketsphinx"):
         engine.transcribe(AudioChunk(16000, 2, 1, bytes(3200)), Mode.DICTATION)
+
+
+def test_grammar_cache_is_reused_and_survives_damage(
+    tmp_path: Path, intent_matcher: Matcher, say: Callable[..., AudioChunk], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The compiled grammar is kept in the cache folder; a second engine loads it instead of compiling, decodes the
+    same, and a damaged cache file is rebuilt (never an error: it is only a speed-up)."""
+    command = say("give us a deep question")
+    first = PocketSphinxEngine(matcher=intent_matcher, cache_dir=tmp_path / "cache")
+    assert first.transcribe(command, Mode.COMMAND).text == "give us a deep question"
+    (cached,) = (tmp_path / "cache").glob("grammar-*.json")
+    assert oct((tmp_path / "cache").stat().st_mode & 0o777) == "0o700"
+
+    caplog.set_level(logging.DEBUG, logger="intents.grammar")
+    second = PocketSphinxEngine(matcher=intent_matcher, cache_dir=tmp_path / "cache")
+    assert second.transcribe(command, Mode.COMMAND).text == "give us a deep question"
+    assert f"Loaded the command grammar from {cached}" in caplog.text
+
+    cached.write_text('{"format": 1, "arcs": [[0, 1', encoding="utf-8")
+    third = PocketSphinxEngine(matcher=intent_matcher, cache_dir=tmp_path / "cache")
+    assert third.transcribe(command, Mode.COMMAND).text == "give us a deep question"
+    assert cached.read_text(encoding="utf-8").startswith('{"format":1')  # rebuilt
+
+
+def test_a_different_template_set_gets_its_own_cache_entry(tmp_path: Path, intent_matcher: Matcher) -> None:
+    from intents.grammar import cache_key
+
+    key = cache_key(intent_matcher.files, "max_states=1000")
+    assert key == cache_key(intent_matcher.files, "max_states=1000")
+    assert key != cache_key(intent_matcher.files, "max_states=999")
+    changed = tmp_path / "templates"
+    changed.mkdir()
+    for path in intent_matcher.files:
+        (changed / path.name).write_bytes(path.read_bytes())
+    (changed / intent_matcher.files[0].name).write_bytes(intent_matcher.files[0].read_bytes() + b"\n# edited\n")
+    assert cache_key(sorted(changed.glob("*.yaml")), "max_states=1000") != key

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,6 +129,9 @@ class PocketSphinxEngine:
         """Where the compacted command grammar is kept between runs (None: compile it every time)."""
         self._grammar = grammar
         self._graph: Grammar | None = None
+        self._wildcard = False
+        self._lock = threading.RLock()
+        """Held while a decoder loads: `load` may run in a background thread while the first utterance arrives."""
         self._matcher = matcher
         self._command: Any = None
         self._dictation: Any = None
@@ -151,27 +155,29 @@ class PocketSphinxEngine:
     @property
     def graph(self) -> Grammar:
         """The command grammar compacted for decoding, from the cache when the templates did not change."""
-        if self._graph is None:
-            path = None
-            if self.cache_dir is not None and self._grammar is None:
-                from intents.grammar import cache_key
-                from intents.matcher import template_files
+        with self._lock:
+            if self._graph is None:
+                path = None
+                if self.cache_dir is not None and self._grammar is None:
+                    from intents.grammar import cache_key
+                    from intents.matcher import template_files
 
-                files = self._matcher.files if self._matcher is not None else template_files()
-                key = cache_key(files, f"max_states={self.settings.max_states}")
-                path = self.cache_dir / f"grammar-{key}.json"
-            started = time.perf_counter()
-            self._graph = cached(path, lambda: compact(self.grammar, self.settings.max_states))
-            _LOGGER.debug("Command grammar ready in %.2f s", time.perf_counter() - started)
-        return self._graph
+                    files = self._matcher.files if self._matcher is not None else template_files()
+                    key = cache_key(files, f"max_states={self.settings.max_states}")
+                    path = self.cache_dir / f"grammar-{key}.json"
+                started = time.perf_counter()
+                self._graph = cached(path, lambda: compact(self.grammar, self.settings.max_states))
+                _LOGGER.debug("Command grammar ready in %.2f s", time.perf_counter() - started)
+            return self._graph
 
     def start(self, mode: Mode) -> PocketSphinxStream:
         """Begin an utterance; a stream still open on this engine is abandoned (one at a time)."""
         if self._open is not None:
             self._open.abandon()
         if mode is Mode.COMMAND:
-            dictation = self._dictation_decoder() if self.graph.has_wildcard else None
-            self._open = PocketSphinxStream(mode, self._command_decoder(), dictation)
+            command = self._command_decoder()
+            wildcard = self._dictation_decoder if self._wildcard else None
+            self._open = PocketSphinxStream(mode, command, self._dictation, wildcard)
         else:
             self._open = PocketSphinxStream(mode, self._dictation_decoder(), None)
         return self._open
@@ -182,20 +188,33 @@ class PocketSphinxEngine:
         stream.feed(audio, whole=True)
         return stream.finish()
 
-    def load(self) -> None:
-        """Load every decoder now (instead of on the first utterance)."""
-        self._command_decoder()
-        if self.graph.has_wildcard:
+    def load(self, mode: Mode = Mode.COMMAND) -> None:
+        """Load the decoder of `mode` now (instead of when an utterance starts); safe to run in a thread.
+
+        The dictation decoder (the open-vocabulary language model: about 100 MB more) loads only for a dictation
+        turn or a one-breath gratitude phrase, so a session of commands never holds it.
+        """
+        if mode is Mode.COMMAND:
+            self._command_decoder()
+        else:
             self._dictation_decoder()
 
     def _command_decoder(self) -> Any:
-        if self._command is None:
-            started = time.perf_counter()
-            self._command = _grammar_decoder(self.graph, self.settings, self.model_dir)
-            _LOGGER.debug("Loaded the PocketSphinx grammar decoder in %.2f s", time.perf_counter() - started)
-        return self._command
+        with self._lock:
+            if self._command is None:
+                started = time.perf_counter()
+                decoder = _grammar_decoder(self.graph, self.settings, self.model_dir)
+                self._graph = None  # the decoder has its own copy; the Python graph takes 30 MB
+                self._wildcard = decoder.lookup_word(WILDCARD_PREFIX + PHONES[0].lower()) is not None
+                self._command = decoder
+                _LOGGER.debug("Loaded the PocketSphinx grammar decoder in %.2f s", time.perf_counter() - started)
+            return self._command
 
     def _dictation_decoder(self) -> Any:
+        with self._lock:
+            return self._load_dictation()
+
+    def _load_dictation(self) -> Any:
         if self._dictation is None:
             started = time.perf_counter()
             self._dictation = _decoder(self.model_dir, lm=_model_file(self.model_dir, "en-us.lm.bin"))
@@ -206,10 +225,16 @@ class PocketSphinxEngine:
 class PocketSphinxStream:
     """One utterance being decoded; in COMMAND mode a dictation pass starts once a wildcard is under way."""
 
-    def __init__(self, mode: Mode, decoder: Any, dictation: Any) -> None:
+    def __init__(
+        self, mode: Mode, decoder: Any, dictation: Any, load_dictation: Callable[[], Any] | None = None
+    ) -> None:
         self.mode = mode
         self._decoder = decoder
         self._dictation = dictation
+        """The dictation decoder when already loaded (a wildcard's words are then decoded while spoken)."""
+        self._load_dictation = load_dictation
+        """Loads it for a wildcard heard before it was loaded (the words are then decoded at the end)."""
+        self._keep = dictation is not None or load_dictation is not None
         self._buffer: list[bytes] = []
         self._fed_dictation = 0
         self._since_check_ms = 0.0
@@ -228,9 +253,11 @@ class PocketSphinxStream:
             )
         self._sound = self._sound or bool(chunk.audio.strip(b"\x00"))
         self._decoder.process_raw(chunk.audio, False, whole)
-        if self._dictation is None:
+        if not self._keep:
             return
         self._buffer.append(chunk.audio)
+        if self._dictation is None:
+            return
         self._since_check_ms += chunk.milliseconds
         if self._fed_dictation == 0 and self._since_check_ms >= _SPECULATE_EVERY_MS and not whole:
             self._since_check_ms = 0.0
@@ -289,6 +316,8 @@ class PocketSphinxStream:
 
     def _fill_wildcard(self, segments: list[tuple[str, int, int]]) -> list[str]:
         """Grammar words around the wildcard, and the dictation words heard during it."""
+        if self._dictation is None and self._load_dictation is not None:
+            self._dictation = self._load_dictation()
         if not self._fed_dictation:
             _start(self._dictation)
             self._dictation.process_raw(b"".join(self._buffer), False, True)
@@ -317,22 +346,32 @@ class PocketSphinxStream:
         return words
 
 
+def _command_options(settings: PocketSphinxSettings) -> dict[str, Any]:
+    return {
+        "lm": None,
+        "bestpath": False,
+        # Alternative pronunciations are explicit arcs (see _grammar_decoder); letting PocketSphinx expand every
+        # word into all its dictionary variants itself made `add_fsg` 5x slower (8.1 s -> 1.3 s measured).
+        "fsgusealtpron": False,
+        "beam": settings.beam,
+        "fillprob": settings.filler_prob,
+        "silprob": settings.silence_prob,
+        "maxhmmpf": settings.max_hmms,
+        "ds": settings.downsample,
+        "topn": settings.top_gaussians,
+    }
+
+
+def _add_words(decoder: Any, words: dict[str, str]) -> None:
+    """Add pronunciations (base words before their numbered variants, so each variant finds its base)."""
+    ordered = sorted(words.items(), key=lambda item: _variant_order(item[0]))
+    for number, (word, pronunciation) in enumerate(ordered):
+        decoder.add_word(word, pronunciation, number == len(ordered) - 1)
+
+
 def _grammar_decoder(graph: Grammar, settings: PocketSphinxSettings, model_dir: Path | None) -> Any:
     """A decoder whose only search is the (compacted) command grammar plus garbage and wildcard loops."""
-    decoder = _decoder(
-        model_dir,
-        lm=None,
-        bestpath=False,
-        # Alternative pronunciations become explicit arcs below; letting PocketSphinx expand every word into
-        # all its dictionary variants itself made `add_fsg` 5x slower (8.1 s -> 1.3 s measured).
-        fsgusealtpron=False,
-        beam=settings.beam,
-        fillprob=settings.filler_prob,
-        silprob=settings.silence_prob,
-        maxhmmpf=settings.max_hmms,
-        ds=settings.downsample,
-        topn=settings.top_gaussians,
-    )
+    decoder = _decoder(model_dir, **_command_options(settings))
     new_words: dict[str, str] = {}
     for word in graph.words:
         if decoder.lookup_word(word) is None and word.endswith("'s") and decoder.lookup_word(word[:-2]):
@@ -365,9 +404,7 @@ def _grammar_decoder(graph: Grammar, settings: PocketSphinxSettings, model_dir: 
     catch_all = {w: decoder.lookup_word(w) for w in CATCH_ALL if decoder.lookup_word(w) is not None}
     if settings.garbage_kind == "words":
         new_words.update((GARBAGE_PREFIX + w, phones) for w, phones in catch_all.items())
-    ordered = sorted(new_words.items(), key=lambda item: _variant_order(item[0]))
-    for number, (word, pronunciation) in enumerate(ordered):
-        decoder.add_word(word, pronunciation, number == len(ordered) - 1)
+    _add_words(decoder, new_words)
 
     transitions: list[tuple[int, int, float] | tuple[int, int, float, str]] = []
     next_state = graph.num_states
