@@ -33,15 +33,14 @@ def hear(app: App, files: tuple[Path, ...], as_json: bool, engine: str | None, v
 
     Example: rekindle hear --json starter.wav weather.wav
     """
-    from assistant.voice import hear_file_audio
-    from audio.files import load_audio
+    from assistant.voice import hear_file_audio, load_recording
     from audio.stt import Mode
 
     stt = open_engine_or_exit(app, engine, vosk_model)
     failed = 0
     for path in files:
         try:
-            audio = load_audio(path, app.settings.max_utterance_s * 2)
+            audio = load_recording(app, path, app.settings.max_utterance_s * 2)
             heard = hear_file_audio(stt, app.matcher, audio, Mode.COMMAND)
         except RekindleError as exc:
             failed += 1
@@ -91,8 +90,7 @@ def converse(
 
     Example: rekindle converse --json --out-dir replies log-gratitude.wav entry.wav
     """
-    from assistant.voice import spoken_turn
-    from audio.files import load_audio
+    from assistant.voice import load_recording, spoken_turn
     from audio.tts import save_wav
 
     stt = open_engine_or_exit(app, engine, vosk_model)
@@ -104,7 +102,7 @@ def converse(
     failed = 0
     for number, path in enumerate(files, 1):
         try:
-            audio = load_audio(path, app.settings.max_utterance_s * 4)
+            audio = load_recording(app, path, app.settings.max_utterance_s * 4)
             voice_turn = spoken_turn(app, stt, dialog, audio)
         except RekindleError as exc:
             failed += 1
@@ -249,7 +247,7 @@ def retranscribe(app: App, engine: str | None, vosk_model: Path | None) -> None:
 
     Example: rekindle journal retranscribe --engine vosk
     """
-    from audio.files import load_audio
+    from assistant.voice import load_recording
     from audio.stt import Mode
 
     stt = open_engine_or_exit(app, engine, vosk_model)
@@ -262,7 +260,7 @@ def retranscribe(app: App, engine: str | None, vosk_model: Path | None) -> None:
             missing += 1
             click.echo(f"rekindle: warning: entry {entry.id}: clip {clip} is missing; kept its text", err=True)
             continue
-        text = stt.transcribe(load_audio(clip, 600), Mode.DICTATION).text.strip()
+        text = stt.transcribe(load_recording(app, clip, 600), Mode.DICTATION).text.strip()
         if text and text != entry.text:
             app.journal.update_text(entry.id, text)
             changed += 1

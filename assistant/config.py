@@ -18,6 +18,7 @@ else:  # pragma: no cover
 
 ENGINES = ("auto", "pocketsphinx", "vosk")
 WAKE_WORDS = ("okay_nabu", "hey_jarvis", "hey_mycroft", "alexa")
+NOISE_SUPPRESSION = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Settings:
     """Milliseconds of silence that end an utterance."""
     max_utterance_s: float = 15.0
     """Seconds after which an utterance is cut."""
+    noise_suppression: str = "auto"
+    """Suppress steady noise before recognition: auto (only when the room is noisy), on, off."""
     seed: int | None = None
     """Random seed for picking reply variants (for reproducible sessions); none means random."""
 
@@ -59,6 +62,10 @@ class Settings:
             raise ConfigError(f"speech_rate must be between 80 and 400 words per minute, not {self.speech_rate}")
         if not 100 <= self.trailing_silence_ms <= 5000:
             raise ConfigError(f"trailing_silence_ms must be between 100 and 5000, not {self.trailing_silence_ms}")
+        if self.noise_suppression not in NOISE_SUPPRESSION:
+            raise ConfigError(
+                f"unknown noise_suppression '{self.noise_suppression}'; use one of: {', '.join(NOISE_SUPPRESSION)}"
+            )
         if not 1 <= self.max_utterance_s <= 120:
             raise ConfigError(f"max_utterance_s must be between 1 and 120 seconds, not {self.max_utterance_s}")
         return self

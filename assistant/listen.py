@@ -59,6 +59,10 @@ class Listener:
                 trailing_silence_ms=settings.trailing_silence_ms, max_utterance_ms=int(settings.max_utterance_s * 1000)
             )
         )
+        from audio.denoise import Denoise, LiveDenoiser
+
+        self.denoiser = LiveDenoiser(Denoise(settings.noise_suppression))
+        """Steady-noise suppression for the recogniser (the wake word hears the raw audio it was trained on)."""
         self.wake: Any = None
         if settings.wake_word:
             from audio.wake import make_wake_word
@@ -138,13 +142,14 @@ class Listener:
             if self._load_error is not None:
                 raise self._load_error
             self._prompts()
+            clean = self.denoiser.process(chunk)
             if chunk.timestamp < self._skip_until:
                 continue  # our own voice, captured while a reply was playing
             if self.attention is Attention.ASLEEP:
                 if self._woken(chunk):
                     self._wake_up(chunk.timestamp)
                 continue
-            for event in self.endpointer.process(chunk):
+            for event in self.endpointer.process(clean):
                 if isinstance(event, SpeechStarted) and self._calibrated:
                     self._stream_mode = self.dialog.expect
                     self._stream = self.engine.start(self._stream_mode)

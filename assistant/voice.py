@@ -34,6 +34,14 @@ def open_engine(app: App, name: str | None, vosk_model: Path | None = None) -> S
     return create_engine(wanted, matcher=app.matcher, vosk_model=model, cache_dir=default_cache_dir())
 
 
+def load_recording(app: App, path: Path, max_seconds: float) -> AudioChunk:
+    """A recording as 16 kHz mono, with steady noise suppressed when the `noise_suppression` setting says so."""
+    from audio.denoise import Denoise, denoise
+    from audio.files import load_audio
+
+    return denoise(load_audio(path, max_seconds), Denoise(app.settings.noise_suppression))
+
+
 def hear_file_audio(engine: SpeechToText, matcher: Any, audio: AudioChunk, mode: Mode) -> Any:
     """Recognise a whole recording, but only if the voice activity detector finds speech in it.
 

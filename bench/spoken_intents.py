@@ -75,23 +75,26 @@ def load_phrases(path: Path = PHRASES) -> list[Phrase]:
 _STATE: dict[str, Any] = {}
 
 
-def _init(settings: dict[str, Any]) -> None:
+def _init(settings: dict[str, Any], noise_suppression: str) -> None:
+    from audio.denoise import Denoise
     from audio.stt.pocketsphinx import PocketSphinxEngine, PocketSphinxSettings
     from intents.matcher import Matcher
 
     matcher = Matcher()
     engine = PocketSphinxEngine(matcher=matcher, settings=PocketSphinxSettings(**settings))
     engine.load()
-    _STATE.update(matcher=matcher, engine=engine, synth=Synthesizer(CACHE))
+    _STATE.update(matcher=matcher, engine=engine, synth=Synthesizer(CACHE), denoise=Denoise(noise_suppression))
 
 
 def _run(job: tuple[Phrase, Voice, Condition]) -> dict[str, Any]:
+    from audio.denoise import denoise
     from audio.recognize import recognize_utterance
     from audio.stt import Mode
 
     phrase, voice, condition = job
     audio = _STATE["synth"].utterance(phrase.text, voice, condition)
     cpu = time.process_time()
+    audio = denoise(audio, _STATE["denoise"])  # as `rekindle hear` does
     heard = recognize_utterance(_STATE["engine"], _STATE["matcher"], audio, Mode.COMMAND)
     cpu = time.process_time() - cpu
     got = heard.intent
@@ -209,6 +212,9 @@ def main() -> None:
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="override any PocketSphinxSettings field"
     )
+    parser.add_argument(
+        "--noise-suppression", choices=("auto", "on", "off"), default="auto", help="as the setting (default auto)"
+    )
     parser.add_argument("--json", type=Path, help="also write every result to this JSON-lines file")
     args = parser.parse_args()
 
@@ -236,12 +242,14 @@ def main() -> None:
     jobs = [(p, v, c) for p in phrases for v in voices for c in conditions]
     print(f"{len(jobs)} clips: {len(phrases)} phrases ({split}) x {len(voices)} voices x {len(conditions)} conditions")
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=(settings, args.noise_suppression)) as pool:
         results = list(pool.map(_run, jobs, chunksize=4))
     if args.json:
         args.json.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
     print(f"machine: {machine()}")
-    print(f"settings: {settings or 'defaults'}; wall time {time.perf_counter() - started:.0f} s")
+    print(
+        f"noise suppression: {args.noise_suppression}; settings: {settings or 'defaults'}; wall time {time.perf_counter() - started:.0f} s"
+    )
     for line in summarise(results):
         print(line)
 
