@@ -98,7 +98,7 @@ def converse(
         app.voice()  # a bad voice setting fails before the first turn, not after it
     dialog = app.dialog()
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # replies may read journal entries aloud
     failed = 0
     for number, path in enumerate(files, 1):
         try:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
 from assistant.errors import AudioError, VoiceError
+from assistant.paths import FILE_MODE
 from audio.chunk import AudioChunk
 
 if TYPE_CHECKING:
@@ -296,7 +297,10 @@ def save_wav(text: str, path: Path, voice: TextToSpeech | None = None) -> AudioC
 
 
 def write_wav(chunk: AudioChunk, path: Path) -> None:
-    """Write a WAV file atomically (a temporary file in the same folder, then a rename)."""
+    """Write a WAV file atomically (a temporary file in the same folder, then a rename), readable by the owner only.
+
+    A reply may read a journal entry aloud, so it is as private as the journal (FILE_MODE, 0600).
+    """
     folder = path.parent if str(path.parent) else Path(".")
     try:
         handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -308,7 +312,7 @@ def write_wav(chunk: AudioChunk, path: Path) -> None:
             wav.setsampwidth(chunk.width)
             wav.setframerate(chunk.rate)
             wav.writeframes(chunk.audio)
-        os.chmod(tmp_name, 0o644)
+        os.chmod(tmp_name, FILE_MODE)
         os.replace(tmp_name, path)
     except OSError as err:
         Path(tmp_name).unlink(missing_ok=True)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import wave
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from helpers_cli import REKINDLE, TIMEOUT, LineReader, clean_env, json_lines, on
 
 from assistant import __version__
 from assistant.content import load_content
+from assistant.journal import Journal
+from audio.chunk import AudioChunk
 
 CONTENT = load_content()
 STARTERS = {s.text for s in CONTENT.starters}
@@ -268,6 +271,28 @@ def test_delete_an_unknown_id_fails_with_one_line(journal_copy: Path) -> None:
     line = one_error_line(done.stderr)
     assert line.startswith("rekindle: ") and "999" in line
     assert len(listed(journal_copy)) == 3
+
+
+def test_retranscribe_redoes_a_voice_entry_from_its_clip(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
+    from audio.files import save_wav
+
+    data = tmp_path / "data"
+    turns = [
+        save_wav(say(text), tmp_path / f"turn{number}.wav")
+        for number, text in enumerate(["log something i'm grateful for", "my partner made me breakfast this morning"])
+    ]
+    spoken = rekindle("converse", "--json", *turns, data_dir=data)
+    assert spoken.returncode == 0, spoken.stderr
+    heard = json_lines(spoken.stdout)[1]["transcript"]
+    assert "breakfast" in heard
+    assert rekindle("ask", "--mute", "I'm grateful that the kettle was on", data_dir=data).returncode == 0
+    [typed, voice] = listed(data)
+    with Journal(data / "journal.db") as book:  # as if an older, worse model had heard it
+        book.update_text(voice["id"], "my partner mate me break fast")
+    done = rekindle("journal", "retranscribe", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"{voice['id']}: {heard}", "Re-transcribed 1 entries (0 clips missing)."]
+    assert listed(data) == [typed, {**voice, "text": heard}]  # the typed entry is left alone
 
 
 # -- say -----------------------------------------------------------------------------------------------

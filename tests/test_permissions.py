@@ -133,6 +133,43 @@ def test_say_leaves_the_data_directory_alone(tmp_path: Path) -> None:
     assert not data.exists()
 
 
+def test_say_output_is_private_even_over_a_world_readable_file(tmp_path: Path) -> None:
+    target = tmp_path / "welcome.wav"
+    target.write_bytes(b"old")
+    target.chmod(0o644)
+    done = run("say", "Welcome back", "-o", target, data_dir=tmp_path / "data", preexec=open_umask)
+    assert done.returncode == 0, done.stderr
+    assert mode(target) == 0o600
+    assert target.read_bytes().startswith(b"RIFF")
+
+
+@needs_speech
+def test_converse_reply_files_are_private(tmp_path: Path) -> None:
+    """The second reply reads the new journal entry aloud: it must be as private as the journal."""
+    from audio.files import save_wav
+    from audio.synth import PIPER, Synthesizer
+
+    synth = Synthesizer(Path(__file__).parent / ".cache")
+    turns = [
+        save_wav(synth.utterance(text, PIPER), tmp_path / f"turn{number}.wav")
+        for number, text in enumerate(["log something I'm grateful for", "the long walk by the river"])
+    ]
+    replies = tmp_path / "replies"
+    replies.mkdir()
+    (replies / "reply-002.wav").write_bytes(b"old")
+    (replies / "reply-002.wav").chmod(0o644)
+    done = run("converse", "--json", "--out-dir", replies, *turns, data_dir=tmp_path / "data", preexec=open_umask)
+    assert done.returncode == 0, done.stderr
+    written = [Path(turn["reply_audio"]) for turn in json_lines(done.stdout)]
+    assert [p.name for p in written] == ["reply-001.wav", "reply-002.wav"]
+    assert {p.name: mode(p) for p in replies.iterdir()} == {"reply-001.wav": 0o600, "reply-002.wav": 0o600}
+    assert all(p.read_bytes().startswith(b"RIFF") for p in written)
+    fresh = tmp_path / "new" / "replies"
+    done = run("converse", "--out-dir", fresh, turns[0], data_dir=tmp_path / "data", preexec=open_umask)
+    assert done.returncode == 0, done.stderr
+    assert mode(fresh) == 0o700  # a folder Rekindle creates for replies is private too
+
+
 def test_an_existing_loose_data_directory_still_gets_a_private_journal(tmp_path: Path) -> None:
     """A directory the person made themselves keeps its mode (theirs to choose), but the journal is 0600."""
     data = tmp_path / "data"

@@ -102,12 +102,6 @@ class PocketSphinxSettings:
     max_variants: int = 1
     """Pronunciations per grammar arc (the dictionary's first, then its alternatives); each is one more arc,
     which costs load time, memory and search time."""
-    max_hmms: int = 30000
-    """Most HMMs kept active per frame (PocketSphinx's `maxhmmpf`); bounds the work per frame."""
-    downsample: int = 1
-    """Score the acoustic model every `downsample` frames (PocketSphinx's `ds`)."""
-    top_gaussians: int = 4
-    """Gaussians scored per mixture (PocketSphinx's `topn`); fewer is faster and coarser."""
 
 
 class PocketSphinxEngine:
@@ -358,9 +352,6 @@ def _command_options(settings: PocketSphinxSettings) -> dict[str, Any]:
         "beam": settings.beam,
         "fillprob": settings.filler_prob,
         "silprob": settings.silence_prob,
-        "maxhmmpf": settings.max_hmms,
-        "ds": settings.downsample,
-        "topn": settings.top_gaussians,
     }
 
 
