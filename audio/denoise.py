@@ -2,11 +2,11 @@
 
 WebRTC's noise suppressor (through `webrtc-noise-gain`, the package Home Assistant's voice pipeline uses)
 removes steady noise such as a fan, a fridge or traffic. bench/spoken_intents.py measured it in front of
-PocketSphinx: commands in pink noise at 10 dB SNR went from 71% to 89% right (Piper voice) and 62% to 70%
-(espeak-ng), but on clean audio it cost accuracy (espeak-ng 61% -> 33%), because it also reshapes speech
+PocketSphinx: commands in pink noise at 10 dB SNR went from 71% to 89% right (Piper voice) and 61% to 69%
+(espeak-ng), but on clean audio it cost accuracy (espeak-ng 58% -> 33%), because it also reshapes speech
 that had no noise to lose. So it runs only while the noise floor is high: the quietest fifth of the recent
-10 ms frames above `NOISY_FLOOR_DBFS` (a quiet living room with a laptop microphone sits near -60 dBFS,
-pink noise at 10 dB SNR near -33 dBFS). Background speech (babble) is not steady noise; it is not helped.
+10 ms frames above `NOISY_FLOOR_DBFS` (the clean test clips, with their -60 dBFS floor, measure -60;
+pink noise at 10 dB SNR measures about -33). Background speech (babble) is not steady noise; it is not helped.
 """
 
 from __future__ import annotations
