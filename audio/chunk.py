@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from assistant.errors import AudioError, RekindleError
+
 RATE = 16000
 """Hertz. The one rate every stage after loading/capture works at."""
 WIDTH = 2
@@ -41,6 +43,16 @@ class AudioChunk:
 def is_standard(chunk: AudioChunk) -> bool:
     """True when the chunk is already 16 kHz, 16-bit mono."""
     return (chunk.rate, chunk.width, chunk.channels) == (RATE, WIDTH, CHANNELS)
+
+
+def require_standard(chunk: AudioChunk, stage: str, error: type[RekindleError] = AudioError) -> None:
+    """Raise `error` naming `stage` (who needs it) unless the chunk is 16 kHz, 16-bit mono."""
+    if is_standard(chunk):
+        return
+    raise error(
+        f"{stage} needs 16 kHz 16-bit mono audio, got {chunk.rate} Hz, {chunk.width * 8}-bit, "
+        f"{chunk.channels} channel(s); resample it first"
+    )
 
 
 def join(chunks: Iterable[AudioChunk]) -> AudioChunk:

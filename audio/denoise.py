@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import AudioError
-from audio.chunk import AudioChunk, is_standard
+from audio.chunk import AudioChunk, require_standard
 
 NOISY_FLOOR_DBFS = -45.0
 """Noise floor (dBFS) above which audio is denoised in `Denoise.AUTO` mode."""
@@ -66,8 +66,7 @@ class Suppressor:
 
     def process(self, chunk: AudioChunk) -> bytes:
         """The denoised audio of every whole 10 ms frame received so far and not yet returned."""
-        if not is_standard(chunk):
-            raise AudioError("noise suppression needs 16 kHz 16-bit mono audio; resample it first")
+        require_standard(chunk, "noise suppression")
         data = self._pending + chunk.audio
         whole = len(data) - len(data) % _FRAME_BYTES
         self._pending = data[whole:]

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from assistant.errors import AudioError
-from audio.chunk import CHANNELS, RATE, WIDTH, AudioChunk, is_standard
+from audio.chunk import CHANNELS, RATE, WIDTH, AudioChunk, require_standard
 from audio.vad import FRAME_BYTES, FRAME_MS, VoiceActivity, make_vad
 
 
@@ -123,11 +123,7 @@ class Endpointer:
 
     def process(self, chunk: AudioChunk) -> list[Event]:
         """Feed audio of any length; returns the events it caused, in order."""
-        if not is_standard(chunk):
-            raise AudioError(
-                f"endpointing needs 16 kHz 16-bit mono audio, got {chunk.rate} Hz, {chunk.width * 8}-bit, "
-                f"{chunk.channels} channel(s); convert it first"
-            )
+        require_standard(chunk, "endpointing")
         if self._vad is None:
             self._vad = make_vad()
         if not self._pending:

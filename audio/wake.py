@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.errors import AudioError, ModelError
-from audio.chunk import AudioChunk, is_standard
+from audio.chunk import AudioChunk, require_standard
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,11 +74,7 @@ class MicroWakeWordDetector:
         return float(self._model.probability_cutoff)
 
     def process(self, chunk: AudioChunk) -> bool:
-        if not is_standard(chunk):
-            raise AudioError(
-                f"wake word detection needs 16 kHz 16-bit mono audio, got {chunk.rate} Hz, "
-                f"{chunk.width * 8}-bit, {chunk.channels} channel(s); convert it first"
-            )
+        require_standard(chunk, "wake word detection")
         for features in self._features.process_streaming(chunk.audio):
             if self._step(features):
                 _LOGGER.debug("wake word %r detected in chunk at %d ms", self.phrase, chunk.timestamp)

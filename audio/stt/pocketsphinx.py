@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import ModelError, SpeechError
-from audio.chunk import AudioChunk, is_standard
+from audio.chunk import AudioChunk, require_standard
 from audio.stt import Mode, Transcript
 from intents.grammar import WILDCARD, Grammar, cached, compact
 
@@ -242,11 +242,7 @@ class PocketSphinxStream:
         """Decode a 16 kHz 16-bit mono chunk (`whole`: this is the entire utterance)."""
         if self._finished:
             raise SpeechError("this utterance is finished; start a new stream")
-        if not is_standard(chunk):
-            raise SpeechError(
-                f"PocketSphinx needs 16 kHz 16-bit mono audio, got {chunk.rate} Hz, {chunk.width * 8}-bit, "
-                f"{chunk.channels} channel(s); resample it first"
-            )
+        require_standard(chunk, "PocketSphinx", SpeechError)
         self._sound = self._sound or bool(chunk.audio.strip(b"\x00"))
         self._decoder.process_raw(chunk.audio, False, whole)
         if not self._keep:

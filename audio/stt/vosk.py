@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ModelError, SpeechError
-from audio.chunk import RATE, AudioChunk, is_standard
+from audio.chunk import RATE, AudioChunk, require_standard
 from audio.native import native_stderr_to_log
 from audio.stt import Mode, Transcript
 
@@ -101,11 +101,7 @@ class VoskStream:
     def feed(self, chunk: AudioChunk) -> None:
         if self._finished:
             raise SpeechError("this Vosk stream is finished; start a new one for the next utterance")
-        if not is_standard(chunk):
-            raise SpeechError(
-                f"Vosk needs 16 kHz 16-bit mono audio, got {chunk.rate} Hz, {chunk.width * 8}-bit, "
-                f"{chunk.channels} channel(s); convert it first"
-            )
+        require_standard(chunk, "Vosk", SpeechError)
         if chunk.audio and self._recognizer.AcceptWaveform(chunk.audio):
             self._parts.append(json.loads(self._recognizer.Result()))
 
