@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -19,6 +17,7 @@ from typing import Any
 
 from assistant.errors import AudioError
 from audio.chunk import CHANNELS, RATE, WIDTH, AudioChunk
+from audio.native import native_stderr_to_log
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -174,27 +173,7 @@ def _pyaudio() -> Any:
     return pyaudio
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Hide what ALSA and JACK print straight to file descriptor 2 while PortAudio probes devices.
-
-    Their lines ("ALSA lib pcm.c: Unknown PCM ...", "jack server is not running") are noise to
-    the person using Rekindle; with --debug (logging at DEBUG) they are let through.
-    """
-    if _LOGGER.isEnabledFor(logging.DEBUG):
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+def _quiet_native_stderr() -> contextlib.AbstractContextManager[None]:
+    """Keep what ALSA and JACK print straight to file descriptor 2 while PortAudio probes devices ("ALSA lib
+    pcm.c: Unknown PCM ...", "jack server is not running") out of the terminal; --debug shows it in the log."""
+    return native_stderr_to_log(_LOGGER, "PortAudio")
