@@ -164,3 +164,20 @@ def test_a_different_template_set_gets_its_own_cache_entry(tmp_path: Path, inten
         (changed / path.name).write_bytes(path.read_bytes())
     (changed / intent_matcher.files[0].name).write_bytes(intent_matcher.files[0].read_bytes() + b"\n# edited\n")
     assert cache_key(sorted(changed.glob("*.yaml")), "max_states=1000") != key
+
+
+def test_one_breath_gratitude_loads_dictation_on_demand(
+    intent_matcher: Matcher, say: Callable[..., AudioChunk], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`load()` brings up only the command decoder; a one-breath gratitude heard before any dictation turn loads the
+    dictation decoder then and still keeps the free words."""
+    caplog.set_level(logging.DEBUG, logger="audio.stt.pocketsphinx")
+    engine = PocketSphinxEngine(matcher=intent_matcher)
+    engine.load()
+    assert "dictation decoder" not in caplog.text
+    assert engine.transcribe(say("next"), Mode.COMMAND).text == "next"
+    assert "dictation decoder" not in caplog.text
+    heard = engine.transcribe(say("i'm grateful that sam cooked dinner for me tonight"), Mode.COMMAND)
+    assert "Loaded the PocketSphinx dictation decoder" in caplog.text
+    assert heard.text.startswith("i'm grateful that ")
+    assert {"dinner", "tonight"} <= set(heard.text.split()[3:])
