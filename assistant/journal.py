@@ -191,8 +191,14 @@ class Journal:
         return JournalError(f"cannot {action} journal {self.path}: {text}")
 
     def _check_identity(self, created: bool) -> None:
-        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        # One read transaction: another process may be creating this journal right now, and its schema and
+        # application id appear together only to a reader that sees one consistent snapshot.
+        self._db.execute("BEGIN")
+        try:
+            app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            self._db.execute("COMMIT")
         if app_id == APPLICATION_ID:
             return
         if app_id == 0 and not tables:
