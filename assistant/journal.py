@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -29,6 +30,8 @@ SCHEMA_VERSION = 2
 SOURCES = ("voice", "text")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ROOM_NEEDED = 1 << 20
+_BUSY_SECONDS = 10.0
+"""How long to wait for another process that holds the journal, as SQLite's busy timeout does."""
 """Bytes. Below this much free space an I/O error while opening or writing is reported as a full disk."""
 
 _MIGRATIONS: dict[int, str] = {
@@ -230,7 +233,7 @@ class Journal:
         # Only now that the file is known to be ours: switching to WAL rewrites the header of the file.
         old_umask = os.umask(0o077)
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._switch_to_wal()
         finally:
             os.umask(old_umask)
         if version == SCHEMA_VERSION:
@@ -248,6 +251,21 @@ class Journal:
                 _LOGGER.debug("Migrated %s to schema %s", self.path, target)
             self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _switch_to_wal(self) -> None:
+        # Two processes switching a new file to WAL at once: SQLite answers "locked" at once, without its busy
+        # handler, to the one that would otherwise deadlock. Retry it as the busy timeout would.
+        deadline = time.monotonic() + _BUSY_SECONDS
+        pause = 0.005
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
