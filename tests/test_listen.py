@@ -79,9 +79,22 @@ def listen(
     try:
         _, err = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
+        stacks = _stacks(process.pid)
         process.kill()
         _, err = process.communicate()
+        err += f"\n(no exit 30 s after Ctrl-C; its threads were:)\n{stacks}"
     return lines, process.returncode, err
+
+
+def _stacks(pid: int) -> str:
+    """Where a hung process is stuck (py-spy from the bench extras; empty when it is not installed)."""
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        return ""
+    dump = subprocess.run(
+        [str(spy), "dump", "--native", "--pid", str(pid)], capture_output=True, text=True, check=False
+    )
+    return dump.stdout + dump.stderr
 
 
 def test_spoken_commands_get_replies(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
