@@ -422,6 +422,10 @@ def main() -> None:
         print(
             f"\nOne-breath gratitude (wildcard + dictation), streaming: median {median(spans):.1f} ms, max {max(spans):.1f}"
         )
+        plain = [r.to_intent_ms for r in runs["streaming"] if r not in gratitude and r.to_intent_ms == r.to_intent_ms]
+        print(
+            f"Every other command, streaming: median {median(plain):.1f} ms, p90 {p90(plain):.1f}, max {max(plain):.1f}"
+        )
     print(f"'chunk work': VAD + endpointer + stream.feed per {CHUNK_MS} ms chunk while speech is under way.\n")
     if args.show:
         for b, s in zip(runs["batch"], runs["streaming"], strict=True):

