@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -51,6 +52,12 @@ def rekindle(
     )
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """Popen `preexec_fn` for a child the test will Ctrl-C: a test run started in the background (`pytest &`,
+    nohup) ignores SIGINT, children inherit that, and Python then never raises KeyboardInterrupt in them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def popen(*args: str | Path, data_dir: Path) -> subprocess.Popen[str]:
     """Start `rekindle --data-dir DIR ARGS...` with stdin held open for the test to write to."""
     return subprocess.Popen(
@@ -61,6 +68,7 @@ def popen(*args: str | Path, data_dir: Path) -> subprocess.Popen[str]:
         text=True,
         encoding="utf-8",
         env=clean_env(),
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
 
 

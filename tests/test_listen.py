@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_cli import ctrl_c_as_in_a_terminal
 
 from audio.chunk import AudioChunk
 
@@ -63,6 +64,7 @@ def listen(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
     assert process.stdout is not None
     lines: list[dict] = []

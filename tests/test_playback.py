@@ -16,6 +16,7 @@ from array import array
 from pathlib import Path
 
 import pytest
+from helpers_cli import ctrl_c_as_in_a_terminal
 
 from audio.chunk import AudioChunk
 from audio.earcon import listening
@@ -182,7 +183,9 @@ def test_ctrl_c_ends_aplay_too(paced: tuple[Path, Path]) -> None:
         "    try:\n        os.waitpid(-1, os.WNOHANG)\n        print('aplay still there')\n"
         "    except ChildProcessError:\n        print('interrupted, aplay gone')\n"
     )
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_in_a_terminal
+    )
     wait_for(first)
     os.kill(child.pid, signal.SIGINT)
     out, _ = child.communicate(timeout=10)
