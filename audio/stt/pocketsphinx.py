@@ -266,7 +266,7 @@ class PocketSphinxStream:
             self._finished = True
             self._decoder.end_utt()
             if self._fed_dictation:
-                self._dictation.end_utt()
+                _set_aside(self._dictation)
 
     def finish(self) -> Transcript:
         """End of utterance: the transcript ('' and confidence 0 when rejected)."""
@@ -288,7 +288,13 @@ class PocketSphinxStream:
                 scored,
             )
         if self._fed_dictation:
-            self._dictation.end_utt()
+            if text and GARBAGE_PREFIX not in text and WILDCARD_PREFIX in text and self._sound:
+                self._dictation.end_utt()
+            else:
+                # The wildcard that started the dictation pass is not in the result: ending that pass now would
+                # run its second (flat) search over the whole utterance, 50-250 ms between the end of speech and
+                # the intent. It ends when the dictation decoder is next started instead.
+                _set_aside(self._dictation)
         if not text or GARBAGE_PREFIX in text or not self._sound:
             _LOGGER.debug("Rejected: %r", text)
             return Transcript("", 0.0, self.mode, _ms_since(started))
@@ -538,9 +544,21 @@ def _model_file(model_dir: Path | None, name: str) -> str:
     return str(path)
 
 
+_SET_ASIDE: set[int] = set()
+"""Decoders (by id) whose utterance was set aside unfinished: `_start` ends it first."""
+
+
+def _set_aside(decoder: Any) -> None:
+    """Leave a speculative utterance open instead of paying for its end now (see `PocketSphinxStream.finish`)."""
+    _SET_ASIDE.add(id(decoder))
+
+
 def _start(decoder: Any) -> None:
-    """Start an utterance from the cepstral mean the decoder had when loaded, so that a result never depends
-    on the utterances before it (PocketSphinx otherwise carries its running estimate over)."""
+    """Start an utterance, first ending one that was set aside."""
+    if id(decoder) in _SET_ASIDE:
+        _SET_ASIDE.discard(id(decoder))
+        with contextlib.suppress(RuntimeError):  # not started after all (a new decoder at a reused id)
+            decoder.end_utt()
     decoder.start_utt()
 
 
