@@ -176,10 +176,22 @@ def listen(
     voice_first(app)
     stt = open_engine_or_exit(app, engine, vosk_model)
     listener = Listener(app, stt, app.dialog(), push_to_talk=push_to_talk, as_json=as_json)
+    _stop_on_sigterm()
     try:
         listener.run(device)
     except KeyboardInterrupt:
         click.echo("", err=True)
+
+
+def _stop_on_sigterm() -> None:
+    """A service manager (systemd on a Pi) stops `listen` with SIGTERM: end as Ctrl-C does, closing the microphone
+    and exiting 0, instead of dying wherever the signal lands."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @click.group()

@@ -47,9 +47,15 @@ def mic_file(path: Path, clips: list[AudioChunk], gap_s: float = 1.5, tail_s: fl
 
 
 def listen(
-    tmp_path: Path, raw: Path, expected_turns: int, *extra: str, timeout: float = 120.0
+    tmp_path: Path,
+    raw: Path,
+    expected_turns: int,
+    *extra: str,
+    timeout: float = 120.0,
+    stop: signal.Signals = signal.SIGINT,
 ) -> tuple[list[dict], int, str]:
-    """Run `rekindle listen --json --mute` on the virtual mic until `expected_turns` turns came out, then Ctrl-C."""
+    """Run `rekindle listen --json --mute` on the virtual mic until `expected_turns` turns came out, then Ctrl-C
+    (or `stop`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REKINDLE_")}
     env.update(
         {
@@ -77,7 +83,7 @@ def listen(
         if not line:
             break
         lines.append(json.loads(line))
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     try:
         _, err = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -104,6 +110,14 @@ def test_spoken_commands_get_replies(tmp_path: Path, say: Callable[..., AudioChu
     lines, code, err = listen(tmp_path, raw, 2)
     assert [x["intent"] for x in lines] == ["conversation_starter", "date_idea"], err
     assert all(x["reply"] for x in lines)
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_a_service_manager_stop_ends_it_cleanly(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
+    raw = mic_file(tmp_path / "mic.raw", [say("give us a date idea")])
+    lines, code, err = listen(tmp_path, raw, 1, stop=signal.SIGTERM)
+    assert [x["intent"] for x in lines] == ["date_idea"], err
     assert code == 0, err
     assert "Traceback" not in err
 
