@@ -108,6 +108,11 @@ class Listener:
         if callable(load) and mode is not Mode.COMMAND:
             threading.Thread(target=self._load, args=(lambda: load(mode),), name="rekindle-load", daemon=True).start()
 
+    def _settle(self) -> None:
+        settle = getattr(self.engine, "settle", None)
+        if callable(settle):
+            settle()
+
     def _load(self, load: Callable[[], object]) -> None:
         started = time.perf_counter()
         try:
@@ -206,6 +211,7 @@ class Listener:
         turn = voice_turn.turn
         if not woken and turn.intent.intent == "none" and not voice_turn.transcript:
             _LOGGER.debug("rejected an utterance of %.0f ms", utterance.milliseconds)
+            self._settle()
             return  # always-on: speech that is not a command gets no answer
         self.turns += 1
         if self.as_json:
@@ -213,6 +219,7 @@ class Listener:
         else:
             click.echo(f"> {voice_turn.transcript}\n{turn.reply}")
         self._say(turn.reply, now_ms)
+        self._settle()  # while the reply plays
         self._prepare(self.dialog.expect)
         if self.dialog.awaiting_answer:
             self.attention, self._awake_since = Attention.AWAKE, now_ms  # follow-up without the wake word

@@ -175,6 +175,9 @@ def decode_clip(engine: Any, matcher: Any, endpointer: Any, c: Clip, expected: s
             result.chunk_ms.append(1000 * (time.perf_counter() - began))
     if not result.intent:
         result.intent = "(no endpoint)"
+    settle = getattr(engine, "settle", None)
+    if callable(settle):
+        settle()  # as `listen` does after each turn, while the reply plays
     return result
 
 

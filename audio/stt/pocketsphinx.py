@@ -72,6 +72,8 @@ _COMMAND_FIRST = {"read": "R IY D"}
 """Pronunciations to try first in commands, where the dictionary lists another one first ('read' as in 'red')."""
 _KEY_LETTERS = 6
 """Grammar words this long (e.g. 'grateful', 'thankful') are key words the dictation pass must confirm."""
+_CATCH_UP_BYTES = 6400
+"""Audio (200 ms) the early dictation pass catches up on per chunk fed, at most (dictation RTF 0.25: ~50 ms)."""
 _SPECULATE_EVERY_MS = 400.0
 """How often (milliseconds of audio) a command stream checks whether a wildcard has started."""
 
@@ -195,6 +197,13 @@ class PocketSphinxEngine:
         else:
             self._dictation_decoder()
 
+    def settle(self) -> None:
+        """Finish work set aside at the end of an utterance (a speculative dictation pass the result did not use:
+        50-400 ms). Call it when nobody waits, e.g. while a reply plays; otherwise the next one-breath phrase pays."""
+        with self._lock:
+            if self._dictation is not None:
+                _end_set_aside(self._dictation)
+
     def _command_decoder(self) -> Any:
         with self._lock:
             if self._command is None:
@@ -256,9 +265,9 @@ class PocketSphinxStream:
             partial = self._decoder.hyp()
             if partial is not None and WILDCARD_PREFIX in partial.hypstr:
                 _start(self._dictation)
-                self._catch_up()
+                self._catch_up(_CATCH_UP_BYTES)
         elif self._fed_dictation:
-            self._catch_up()
+            self._catch_up(_CATCH_UP_BYTES)
 
     def abandon(self) -> None:
         """Stop decoding without a result (frees the decoders for the next utterance)."""
@@ -289,6 +298,7 @@ class PocketSphinxStream:
             )
         if self._fed_dictation:
             if text and GARBAGE_PREFIX not in text and WILDCARD_PREFIX in text and self._sound:
+                self._catch_up()
                 self._dictation.end_utt()
             else:
                 # The wildcard that started the dictation pass is not in the result: ending that pass now would
@@ -307,10 +317,18 @@ class PocketSphinxStream:
             words = [w for word, _, _ in segments if _is_word(word) for w in _base(word).split(_JOIN)]
         return Transcript(" ".join(words), 1.0, self.mode, _ms_since(started))
 
-    def _catch_up(self) -> None:
-        for part in self._buffer[self._fed_dictation :]:
-            self._dictation.process_raw(part, False, False)
-        self._fed_dictation = len(self._buffer)
+    def _catch_up(self, budget: int | None = None) -> None:
+        """Feed the dictation pass what it has not heard yet: all of it, or about `budget` bytes (at least one part).
+
+        A budget spreads the catching up over the next chunks: all at once stalled the audio loop for 200-550 ms
+        (bench/latency.py 'chunk max'), which delays the endpoint of everything said meanwhile.
+        """
+        end, size = self._fed_dictation, 0
+        while end < len(self._buffer) and (budget is None or size < budget or end == self._fed_dictation):
+            self._dictation.process_raw(self._buffer[end], False, False)
+            size += len(self._buffer[end])
+            end += 1
+        self._fed_dictation = end
 
     def _fill_wildcard(self, segments: list[tuple[str, int, int]]) -> list[str]:
         """Grammar words around the wildcard, and the dictation words heard during it."""
@@ -553,12 +571,17 @@ def _set_aside(decoder: Any) -> None:
     _SET_ASIDE.add(id(decoder))
 
 
-def _start(decoder: Any) -> None:
-    """Start an utterance, first ending one that was set aside."""
+def _end_set_aside(decoder: Any) -> None:
+    """End the utterance `_set_aside` left open on this decoder, if any."""
     if id(decoder) in _SET_ASIDE:
         _SET_ASIDE.discard(id(decoder))
         with contextlib.suppress(RuntimeError):  # not started after all (a new decoder at a reused id)
             decoder.end_utt()
+
+
+def _start(decoder: Any) -> None:
+    """Start an utterance, first ending one that was set aside."""
+    _end_set_aside(decoder)
     decoder.start_utt()
 
 
