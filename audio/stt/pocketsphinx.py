@@ -302,8 +302,8 @@ class PocketSphinxStream:
                 self._dictation.end_utt()
             else:
                 # The wildcard that started the dictation pass is not in the result: ending that pass now would
-                # run its second (flat) search over the whole utterance, 50-250 ms between the end of speech and
-                # the intent. It ends when the dictation decoder is next started instead.
+                # run its second (flat) search over the whole utterance, 50-400 ms between the end of speech and
+                # the intent. `settle()` ends it while the reply plays, or the next start of the decoder does.
                 _set_aside(self._dictation)
         if not text or GARBAGE_PREFIX in text or not self._sound:
             _LOGGER.debug("Rejected: %r", text)
