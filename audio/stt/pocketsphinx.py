@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import math
 import tempfile
 import threading
 import time
@@ -101,6 +102,11 @@ class PocketSphinxSettings:
     """Probability of a noise filler ([NOISE], [SPEECH]) between words and at the edges."""
     silence_prob: float = 0.005
     """Probability of a pause (<sil>) between words and at the edges."""
+    fit_floor: float | None = -30.0
+    """Reject a command whose words fit the audio worse than free phones do by more than this (see `word_fit`;
+    None: no such check). Tuned on the dev half of bench/phrases.tsv."""
+    fit_slope: float = 1.0
+    """How much the floor relaxes as the audio fits the acoustic model worse overall (noise, an unusual voice)."""
     max_variants: int = 1
     """Pronunciations per grammar arc (the dictionary's first, then its alternatives); each is one more arc,
     which costs load time, memory and search time."""
@@ -133,6 +139,7 @@ class PocketSphinxEngine:
         self._matcher = matcher
         self._command: Any = None
         self._dictation: Any = None
+        self._phones: Any = None
         self._open: PocketSphinxStream | None = None
 
     @property
@@ -175,7 +182,8 @@ class PocketSphinxEngine:
         if mode is Mode.COMMAND:
             command = self._command_decoder()
             wildcard = self._dictation_decoder if self._wildcard else None
-            self._open = PocketSphinxStream(mode, command, self._dictation, wildcard)
+            phones = self._phone_decoder() if self.settings.fit_floor is not None else None
+            self._open = PocketSphinxStream(mode, command, self._dictation, wildcard, phones, self.settings)
         else:
             self._open = PocketSphinxStream(mode, self._dictation_decoder(), None)
         return self._open
@@ -194,6 +202,8 @@ class PocketSphinxEngine:
         """
         if mode is Mode.COMMAND:
             self._command_decoder()
+            if self.settings.fit_floor is not None:
+                self._phone_decoder()
         else:
             self._dictation_decoder()
 
@@ -215,6 +225,24 @@ class PocketSphinxEngine:
                 _LOGGER.debug("Loaded the PocketSphinx grammar decoder in %.2f s", time.perf_counter() - started)
             return self._command
 
+    def _phone_decoder(self) -> Any:
+        """Free phone recognition (the wheel's phone language model): what the best-fitting sounds score, as the
+        yardstick for `word_fit`."""
+        with self._lock:
+            if self._phones is None:
+                started = time.perf_counter()
+                with _subset_dictionary(self.model_dir, ["a"]) as dictionary:
+                    self._phones = _decoder(
+                        self.model_dir,
+                        dictionary=dictionary,
+                        allphone=_model_file(self.model_dir, "en-us-phone.lm.bin"),
+                        lw=2.0,
+                        beam=1e-20,
+                        pbeam=1e-20,
+                    )
+                _LOGGER.debug("Loaded the PocketSphinx phone decoder in %.2f s", time.perf_counter() - started)
+            return self._phones
+
     def _dictation_decoder(self) -> Any:
         with self._lock:
             return self._load_dictation()
@@ -231,10 +259,19 @@ class PocketSphinxStream:
     """One utterance being decoded; in COMMAND mode a dictation pass starts once a wildcard is under way."""
 
     def __init__(
-        self, mode: Mode, decoder: Any, dictation: Any, load_dictation: Callable[[], Any] | None = None
+        self,
+        mode: Mode,
+        decoder: Any,
+        dictation: Any,
+        load_dictation: Callable[[], Any] | None = None,
+        phones: Any = None,
+        settings: PocketSphinxSettings | None = None,
     ) -> None:
         self.mode = mode
         self._decoder = decoder
+        self._phones = phones
+        """The free phone decoder, fed the same audio, for the `word_fit` check (None: no check)."""
+        self._settings = settings or PocketSphinxSettings()
         self._dictation = dictation
         """The dictation decoder when already loaded (a wildcard's words are then decoded while spoken)."""
         self._load_dictation = load_dictation
@@ -246,6 +283,10 @@ class PocketSphinxStream:
         self._finished = False
         self._sound = False
         _start(decoder)
+        if phones is not None:
+            # Same features for both: the phone pass starts from the command decoder's running cepstral mean.
+            phones.set_cmn(decoder.get_cmn(False))
+            phones.start_utt()
 
     def feed(self, chunk: AudioChunk, whole: bool = False) -> None:
         """Decode a 16 kHz 16-bit mono chunk (`whole`: this is the entire utterance)."""
@@ -254,6 +295,8 @@ class PocketSphinxStream:
         require_standard(chunk, "PocketSphinx", SpeechError)
         self._sound = self._sound or bool(chunk.audio.strip(b"\x00"))
         self._decoder.process_raw(chunk.audio, False, whole)
+        if self._phones is not None:
+            self._phones.process_raw(chunk.audio, False, whole)
         if not self._keep:
             return
         self._buffer.append(chunk.audio)
@@ -274,6 +317,8 @@ class PocketSphinxStream:
         if not self._finished:
             self._finished = True
             self._decoder.end_utt()
+            if self._phones is not None:
+                self._phones.end_utt()
             if self._fed_dictation:
                 _set_aside(self._dictation)
 
@@ -284,6 +329,8 @@ class PocketSphinxStream:
         self._finished = True
         started = time.perf_counter()
         self._decoder.end_utt()
+        if self._phones is not None:
+            self._phones.end_utt()
         hyp = self._decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""
         if self.mode is Mode.DICTATION:
@@ -308,14 +355,23 @@ class PocketSphinxStream:
         if not text or GARBAGE_PREFIX in text or not self._sound:
             _LOGGER.debug("Rejected: %r", text)
             return Transcript("", 0.0, self.mode, _ms_since(started))
-        segments = [(s.word, s.start_frame, s.end_frame) for s in self._decoder.seg() or []]
+        found = list(self._decoder.seg() or [])
+        confidence = 1.0
+        if self._phones is not None and self._settings.fit_floor is not None:
+            fit = word_fit(found, list(self._phones.seg() or []), self._settings.fit_slope)
+            if fit is not None:
+                if fit < self._settings.fit_floor:
+                    _LOGGER.debug("Rejected: %r fits the audio worse than free phones (%.1f)", text, fit)
+                    return Transcript("", 0.0, self.mode, _ms_since(started))
+                confidence = _fit_confidence(fit, self._settings.fit_floor)
+        segments = [(s.word, s.start_frame, s.end_frame) for s in found]
         if WILDCARD_PREFIX in text:
             words = self._fill_wildcard(segments)
             if not words:
                 return Transcript("", 0.0, self.mode, _ms_since(started))
         else:
             words = [w for word, _, _ in segments if _is_word(word) for w in _base(word).split(_JOIN)]
-        return Transcript(" ".join(words), 1.0, self.mode, _ms_since(started))
+        return Transcript(" ".join(words), confidence, self.mode, _ms_since(started))
 
     def _catch_up(self, budget: int | None = None) -> None:
         """Feed the dictation pass what it has not heard yet: all of it, or about `budget` bytes (at least one part).
@@ -457,6 +513,48 @@ def _grammar_decoder(graph: Grammar, settings: PocketSphinxSettings, model_dir: 
     decoder.add_fsg("commands", fsg)
     decoder.activate_search("commands")
     return decoder
+
+
+_LOG_BASE = math.log(1.0001)
+"""PocketSphinx scores are logarithms in base 1.0001; the bindings hand them over as probabilities."""
+
+
+def word_fit(words: list[Any], phones: list[Any], slope: float = 1.0) -> float | None:
+    """How well the grammar words of a command fit the audio, against free phone recognition of the same frames.
+
+    Per 10 ms frame of the words (not pauses, noise or a wildcard's free speech): the words' acoustic score minus
+    what the best-fitting phones scored there, minus `slope` times that phone score (a voice or room the model
+    fits badly widens the gap for every phrase, commands included). Speech that is not a command is forced onto
+    grammar words that fit badly ("turn on the kitchen lights" -> "turn on the date tonight"): a low value.
+    Scores are PocketSphinx's (log base 1.0001, senone scores scaled down 1024 times). None when there are no words.
+    """
+    spans = [(p.start_frame, p.end_frame, _log_score(p.ascore)) for p in phones]
+    gap = reference = 0.0
+    frames = 0
+    for word in words:
+        if not _is_word(word.word) or "+" in word.word:
+            continue
+        start, end = word.start_frame, word.end_frame
+        expected = 0.0
+        for first, last, score in spans:
+            overlap = min(end, last) - max(start, first) + 1
+            if overlap > 0:
+                expected += score * overlap / (last - first + 1)
+        gap += _log_score(word.ascore) - expected
+        reference += expected
+        frames += end - start + 1
+    if not frames:
+        return None
+    return (gap - slope * reference) / frames
+
+
+def _log_score(probability: float) -> float:
+    return math.log(probability) / _LOG_BASE if probability > 0 else -1e9
+
+
+def _fit_confidence(fit: float, floor: float) -> float:
+    """0.5 at the floor, towards 1 for a clear fit (a logistic curve over the margin; 10 units: ~0.73)."""
+    return round(1.0 / (1.0 + math.exp(-(fit - floor) / 10.0)), 3)
 
 
 def _possessive(phones: str) -> str:
