@@ -6,7 +6,10 @@ grammar state in every frame. A grammar alone accepts everything: any sound is f
 phrase. So a garbage loop over the 39 English phones competes with the commands: it may take the whole
 utterance (prior `garbage_prior`) or take over part-way through a phrase until the end (`garbage_inside`,
 for "i think we need <more milk>"). Whenever the best path uses it, the utterance is rejected (empty
-transcript, confidence 0). bench/spoken_intents.py measures both error rates.
+transcript, confidence 0). A second check catches speech forced onto command words that sound a little alike
+("turn on the kitchen lights" -> "turn on the date tonight"): a free phone decoder hears the same audio, and a
+command whose words fit the audio much worse than the best free phones do is rejected (`word_fit`,
+`fit_floor`); the margin is the command's confidence. bench/spoken_intents.py measures both error rates.
 
 The wildcard of one-breath gratitude ("i'm grateful that {text}") is a phone loop too; when the best path
 uses it, the same audio is also decoded in DICTATION mode (started early while streaming), the
