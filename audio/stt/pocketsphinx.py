@@ -535,7 +535,7 @@ def word_fit(words: list[Any], phones: list[Any], slope: float = 1.0) -> float |
     gap = reference = 0.0
     frames = 0
     for word in words:
-        if not _is_word(word.word) or "+" in word.word:
+        if not _is_word(word.word) or word.word.startswith(WILDCARD_PREFIX):
             continue
         start, end = word.start_frame, word.end_frame
         expected = 0.0
