@@ -63,11 +63,20 @@ check rejects. Not all such speech is caught: 'turn on the kitchen lights' still
 tonight' (confidence 0.62); bench/spoken_intents.py measures the rate."""
 
 
+@pytest.fixture(scope="module")
+def unchecked(intent_matcher: Matcher) -> PocketSphinxEngine:
+    """The same engine without the word-fit check (loaded once for the module)."""
+    return PocketSphinxEngine(matcher=intent_matcher, settings=PocketSphinxSettings(fit_floor=None))
+
+
 @pytest.mark.parametrize("text", FORCED, ids=[f"forced_{t.replace(' ', '_')}" for t in FORCED])
 def test_words_that_fit_worse_than_free_phones_are_rejected(
-    sphinx: PocketSphinxEngine, intent_matcher: Matcher, say: Callable[..., AudioChunk], text: str
+    sphinx: PocketSphinxEngine,
+    unchecked: PocketSphinxEngine,
+    intent_matcher: Matcher,
+    say: Callable[..., AudioChunk],
+    text: str,
 ) -> None:
-    unchecked = PocketSphinxEngine(matcher=intent_matcher, settings=PocketSphinxSettings(fit_floor=None))
     forced = unchecked.transcribe(say(text), Mode.COMMAND)
     assert forced.text, "the grammar alone must accept it, or this case tests nothing"
     assert intent_matcher.match(forced.text).intent != "none"
