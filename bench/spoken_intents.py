@@ -184,7 +184,8 @@ def _pct(part: int, whole: int) -> str:
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:
-    """'max_variants=1' -> {'max_variants': 1}, typed like the PocketSphinxSettings field it names."""
+    """'max_variants=1' -> {'max_variants': 1}, typed like the PocketSphinxSettings field it names ('none': None,
+    e.g. fit_floor=none turns the word-fit check off)."""
     from dataclasses import fields
 
     from audio.stt.pocketsphinx import PocketSphinxSettings
@@ -195,7 +196,12 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
         name, _, value = pair.partition("=")
         if name not in types:
             raise SystemExit(f"unknown setting {name!r}; choose from {', '.join(sorted(types))}")
-        out[name] = value.lower() in ("1", "true", "yes") if types[name] is bool else types[name](value)
+        if value.lower() == "none":
+            out[name] = None
+        elif types[name] is bool:
+            out[name] = value.lower() in ("1", "true", "yes")
+        else:
+            out[name] = types[name](value)
     return out
 
 

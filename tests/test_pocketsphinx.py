@@ -57,30 +57,25 @@ def test_golden_command(sphinx: PocketSphinxEngine, say: Callable[..., AudioChun
     assert 0.5 <= heard.confidence <= 1.0
 
 
-FORCED = ["play some jazz music", "set an alarm for seven in the morning", "good morning"]
-"""Speech the grammar alone forces onto command words ('good morning' -> 'give me more thanks') that the word-fit
-check rejects. Not all such speech is caught: 'turn on the kitchen lights' still passes as 'turn on the date
-tonight' (confidence 0.62); bench/spoken_intents.py measures the rate."""
+FORCED = [("banana", PIPER), ("banana", ESPEAK)]
+"""Speech (in pink noise at 10 dB) the grammar and its garbage loop alone force onto command words ('banana' ->
+'a new now', 'have another') and the word-fit check rejects. Since the word beam widened (1e-40), the garbage loop
+itself rejects what the check caught before ('good morning', 'play some jazz music'); some speech still passes both
+('tell me a joke' -> 'tell me the journal', confidence 0.57). bench/spoken_intents.py measures the rates."""
 
 
-@pytest.fixture(scope="module")
-def unchecked(intent_matcher: Matcher) -> PocketSphinxEngine:
-    """The same engine without the word-fit check (loaded once for the module)."""
-    return PocketSphinxEngine(matcher=intent_matcher, settings=PocketSphinxSettings(fit_floor=None))
-
-
-@pytest.mark.parametrize("text", FORCED, ids=[f"forced_{t.replace(' ', '_')}" for t in FORCED])
+@pytest.mark.parametrize("text,voice", FORCED, ids=[f"{t}-{v.engine}" for t, v in FORCED])
 def test_words_that_fit_worse_than_free_phones_are_rejected(
-    sphinx: PocketSphinxEngine,
-    unchecked: PocketSphinxEngine,
-    intent_matcher: Matcher,
-    say: Callable[..., AudioChunk],
-    text: str,
+    intent_matcher: Matcher, say: Callable[..., AudioChunk], text: str, voice: Voice
 ) -> None:
-    forced = unchecked.transcribe(say(text), Mode.COMMAND)
+    # Fresh engines: each starts from the same cepstral mean, so the result does not depend on earlier cases.
+    unchecked = PocketSphinxEngine(matcher=intent_matcher, settings=PocketSphinxSettings(fit_floor=None))
+    checked = PocketSphinxEngine(matcher=intent_matcher)
+    audio = say(text, voice, PINK_10)
+    forced = unchecked.transcribe(audio, Mode.COMMAND)
     assert forced.text, "the grammar alone must accept it, or this case tests nothing"
     assert intent_matcher.match(forced.text).intent != "none"
-    heard = sphinx.transcribe(say(text), Mode.COMMAND)
+    heard = checked.transcribe(audio, Mode.COMMAND)
     assert heard.text == ""
     assert heard.confidence == 0.0
 
