@@ -115,6 +115,14 @@ def test_one_breath_gratitude_keeps_the_free_words(sphinx: PocketSphinxEngine, s
     assert {"dinner", "tonight"} <= set(tail)
 
 
+def test_run_together_were_is_heard(sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk]) -> None:
+    # Piper says "we're" as "wer" (W ER): with the dictionary's first pronunciation (W IY R) the whole phrase went
+    # to the garbage loop.
+    heard = sphinx.transcribe(say("we're grateful for our friends who helped us move"), Mode.COMMAND)
+    assert heard.text.startswith("we're grateful for ")
+    assert {"friends", "move"} <= set(heard.text.split()[3:])
+
+
 def test_dictation_is_open_vocabulary(sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk]) -> None:
     heard = sphinx.transcribe(say("we walked along the river and talked for hours"), Mode.DICTATION)
     assert heard.mode is Mode.DICTATION

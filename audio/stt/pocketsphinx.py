@@ -72,8 +72,9 @@ INITIAL_CMN = "50.56,-7.30,-3.83,4.01,-6.51,-0.28,-5.78,-6.30,-1.75,0.53,0.26,-0
 """Cepstral mean a new decoder starts from (the average over clean synthesised commands). PocketSphinx's own
 start value (40,3,-1) makes the first streamed utterance after start-up come out as nonsense; afterwards
 the mean follows the microphone by itself."""
-_COMMAND_FIRST = {"read": "R IY D"}
-"""Pronunciations to try first in commands, where the dictionary lists another one first ('read' as in 'red')."""
+_COMMAND_FIRST = {"read": "R IY D", "we're": "W ER"}
+"""Pronunciations to try first in commands, where the dictionary lists another one first: 'read' as in 'red';
+'we're' as 'weer' (W IY R), where people run it together into 'wer' (W ER, the dictionary's third)."""
 _KEY_LETTERS = 6
 """Grammar words this long (e.g. 'grateful', 'thankful') are key words the dictation pass must confirm."""
 _CATCH_UP_BYTES = 6400
