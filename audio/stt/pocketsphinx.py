@@ -105,14 +105,15 @@ class PocketSphinxSettings:
     word_beam: float = 1e-40
     """Pruning beam for word ends (smaller keeps more). Every phone of the garbage loop is a one-phone word, so
     PocketSphinx's default (7e-29) pruned rejection paths: on the dev half, 1e-40 took Piper's clean commands from
-    75/84 to 80/84 and out-of-domain rejection from 56/60 to 58/60, for about 15% more CPU."""
+    75/84 to 80/84 and out-of-domain rejection from 56/60 to 58/60, for about 10% more CPU."""
     filler_prob: float = 1e-8
     """Probability of a noise filler ([NOISE], [SPEECH]) between words and at the edges."""
     silence_prob: float = 0.005
     """Probability of a pause (<sil>) between words and at the edges."""
     fit_floor: float | None = -34.0
     """Reject a command whose words fit the audio worse than free phones do by more than this (see `word_fit`;
-    None: no such check). Tuned on the dev half of bench/phrases.tsv."""
+    None: no such check). Tuned on the dev half of bench/phrases.tsv, with `word_beam` at 1e-40 (-30 rejected
+    Piper's "next" once the cepstral mean had moved)."""
     fit_slope: float = 1.0
     """How much the floor relaxes as the audio fits the acoustic model worse overall (noise, an unusual voice)."""
     max_variants: int = 1
