@@ -80,6 +80,21 @@ def test_words_that_fit_worse_than_free_phones_are_rejected(
     assert heard.confidence == 0.0
 
 
+@pytest.mark.parametrize("text", ["turn on the kitchen lights", "play some jazz music", "stop the music"])
+def test_the_word_beam_keeps_the_garbage_loop_alive(
+    intent_matcher: Matcher, say: Callable[..., AudioChunk], text: str
+) -> None:
+    # Word-fit check off, fresh engines: only the search decides. At PocketSphinx's default word beam the garbage
+    # loop's one-phone words are pruned and the speech is forced onto commands ('turn on the kitchen lights' ->
+    # 'turn on the date tonight'); at the default here the garbage loop wins.
+    audio = say(text)
+    narrow = PocketSphinxEngine(matcher=intent_matcher, settings=PocketSphinxSettings(fit_floor=None, word_beam=7e-29))
+    forced = narrow.transcribe(audio, Mode.COMMAND)
+    assert intent_matcher.match(forced.text).intent != "none"
+    wide = PocketSphinxEngine(matcher=intent_matcher, settings=PocketSphinxSettings(fit_floor=None))
+    assert wide.transcribe(audio, Mode.COMMAND).text == ""
+
+
 def test_word_fit_ignores_pauses_noise_and_free_speech() -> None:
     @dataclass
     class Seg:
