@@ -25,6 +25,7 @@ arrives, so the result is ready when the speaker stops.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import math
@@ -106,6 +107,17 @@ class PocketSphinxSettings:
     """Pruning beam for word ends (smaller keeps more). Every phone of the garbage loop is a one-phone word, so
     PocketSphinx's default (7e-29) pruned rejection paths: on the dev half, 1e-40 took Piper's clean commands from
     75/84 to 80/84 and out-of-domain rejection from 56/60 to 58/60, for about 10% more CPU."""
+    phone_beam: float = 1e-48
+    """Pruning beam for phone transitions inside words (PocketSphinx's `pbeam`)."""
+    max_hmms: int = 30000
+    """Most HMMs kept active per frame (PocketSphinx's `maxhmmpf`). 5000 changed neither accuracy nor speed on the
+    dev half: the beams already keep fewer."""
+    downsample: int = 1
+    """Search every n-th 10 ms frame (PocketSphinx's `ds`). On the dev half, 2 cut RTF by about 22% (Piper clean
+    0.176 -> 0.125) but Piper's clean commands fell from 84/84 to 64/84: for a slower machine, not a default."""
+    top_gaussians: int = 4
+    """Gaussians scored per mixture (PocketSphinx's `topn`). On the dev half, 2 cut RTF by about 7% and lost 15 of
+    252 clean commands (espeak-ng) and 5 of 84 Piper commands in pink noise."""
     filler_prob: float = 1e-8
     """Probability of a noise filler ([NOISE], [SPEECH]) between words and at the edges."""
     silence_prob: float = 0.005
@@ -222,6 +234,7 @@ class PocketSphinxEngine:
         with self._lock:
             if self._dictation is not None:
                 _end_set_aside(self._dictation)
+        _trim_heap()
 
     def _command_decoder(self) -> Any:
         with self._lock:
@@ -248,6 +261,8 @@ class PocketSphinxEngine:
                         lw=2.0,
                         beam=1e-20,
                         pbeam=1e-20,
+                        ds=self.settings.downsample,
+                        topn=self.settings.top_gaussians,
                     )
                 _LOGGER.debug("Loaded the PocketSphinx phone decoder in %.2f s", time.perf_counter() - started)
             return self._phones
@@ -436,6 +451,10 @@ def _command_options(settings: PocketSphinxSettings) -> dict[str, Any]:
         "fsgusealtpron": False,
         "beam": settings.beam,
         "wbeam": settings.word_beam,
+        "pbeam": settings.phone_beam,
+        "maxhmmpf": settings.max_hmms,
+        "ds": settings.downsample,
+        "topn": settings.top_gaussians,
         "fillprob": settings.filler_prob,
         "silprob": settings.silence_prob,
     }
@@ -655,6 +674,27 @@ def _decoder(model_dir: Path | None, dictionary: str | None = None, **options: A
         raise ModelError(f"PocketSphinx could not load the model in {root} ({err}); reinstall pocketsphinx") from err
     decoder.set_cmn(INITIAL_CMN)
     return decoder
+
+
+def _trim_heap() -> None:
+    """Give freed heap pages back to the system (glibc's malloc_trim; elsewhere nothing). PocketSphinx frees its
+    per-utterance tables between utterances, but glibc keeps the pages, so a long `listen` session's resident
+    memory crept up with every longer utterance it met (bench/soak.py)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
 
 
 def _default_model_dir() -> Path:
