@@ -218,6 +218,30 @@ def test_non_standard_audio_is_refused(sphinx: PocketSphinxEngine, say: Callable
     assert sphinx.transcribe(say("next"), Mode.COMMAND).text == "next"
 
 
+def test_dictation_uses_the_dictionary_cut_to_the_language_model(
+    sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk], tmp_path: Path
+) -> None:
+    clip = say("thank you for listening to me yesterday")
+    full = sphinx.transcribe(clip, Mode.DICTATION).text
+    cut = PocketSphinxEngine(cache_dir=tmp_path)
+    assert cut.transcribe(clip, Mode.DICTATION).text == full
+    [stored] = tmp_path.glob("dictation-*.dict")
+    entries = stored.read_text(encoding="utf-8").splitlines()
+    source = Path(pocketsphinx_model_dir()) / "cmudict-en-us.dict"
+    assert 60_000 < len(entries) < len(source.read_text(encoding="utf-8").splitlines()) - 40_000
+    assert {line.split()[0] for line in entries} >= set(full.split())
+    # A damaged cache file is not fatal: the full dictionary is used instead.
+    stored.write_text("not a dictionary line\n", encoding="utf-8")
+    assert PocketSphinxEngine(cache_dir=tmp_path).transcribe(clip, Mode.DICTATION).text == full
+    assert not stored.exists()  # dropped, so the next load builds it again
+
+
+def pocketsphinx_model_dir() -> str:
+    import pocketsphinx
+
+    return str(Path(pocketsphinx.get_model_path()) / "en-us")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_settle_can_hand_freed_heap_back_on_linux(sphinx: PocketSphinxEngine) -> None:
     # Without malloc_trim, a long listen session's RSS crept up (bench/soak.py: +5.4 MB after the 20% mark,

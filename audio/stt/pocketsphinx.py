@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import itertools
 import logging
 import math
+import os
 import tempfile
 import threading
 import time
@@ -76,6 +78,8 @@ the mean follows the microphone by itself."""
 _COMMAND_FIRST = {"read": "R IY D", "we're": "W ER"}
 """Pronunciations to try first in commands, where the dictionary lists another one first: 'read' as in 'red';
 'we're' as 'weer' (W IY R), where people run it together into 'wer' (W ER, the dictionary's third)."""
+_EVERYDAY = ("the", "you", "grateful", "thank", "we")
+"""Words any dictation dictionary must have (a cut dictionary from the cache without them is damaged)."""
 _KEY_LETTERS = 6
 """Grammar words this long (e.g. 'grateful', 'thankful') are key words the dictation pass must confirm."""
 _CATCH_UP_BYTES = 6400
@@ -274,7 +278,20 @@ class PocketSphinxEngine:
     def _load_dictation(self) -> Any:
         if self._dictation is None:
             started = time.perf_counter()
-            self._dictation = _decoder(self.model_dir, lm=_model_file(self.model_dir, "en-us.lm.bin"))
+            lm = _model_file(self.model_dir, "en-us.lm.bin")
+            dictionary = _language_model_dictionary(self.model_dir, lm, self.cache_dir)
+            try:
+                decoder = _decoder(self.model_dir, dictionary=dictionary, lm=lm)
+            except ModelError:
+                if dictionary is None:
+                    raise
+                decoder = None
+            if dictionary is not None and (decoder is None or not all(map(decoder.lookup_word, _EVERYDAY))):
+                _LOGGER.debug("The cut dictionary %s is damaged; using the full one", dictionary)
+                with contextlib.suppress(OSError):
+                    Path(dictionary).unlink()
+                decoder = _decoder(self.model_dir, lm=lm)
+            self._dictation = decoder
             _LOGGER.debug("Loaded the PocketSphinx dictation decoder in %.2f s", time.perf_counter() - started)
         return self._dictation
 
@@ -649,6 +666,49 @@ def _subset_dictionary(model_dir: Path | None, words: Collection[str]) -> Iterat
             yield None
             return
         yield subset.name
+
+
+def _language_model_dictionary(model_dir: Path | None, lm: str, cache_dir: Path | None) -> str | None:
+    """The model's dictionary cut to the words of the language model `lm`, kept in `cache_dir` (None: the full one).
+
+    The dictation search can only ever hear the language model's 72,544 words; the other 54,000 of the
+    dictionary's 126,000 only cost memory: the decoder is 78 MB instead of 91 MB and loads in 0.39 s instead of
+    0.50 s. Building it reads the language model once more (about 0.5 s, the first time only).
+    """
+    if cache_dir is None:
+        return None
+    source = Path(_model_file(model_dir, "cmudict-en-us.dict"))
+    try:
+        stamp = "\0".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (source, Path(lm)))
+        path = cache_dir / f"dictation-{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.dict"
+        if path.is_file():
+            return str(path)
+        import pocketsphinx
+
+        model = pocketsphinx.NGramModel.readfile(lm)
+        unknown = model.prob(["\x01 not a word \x01"])
+        with source.open(encoding="utf-8") as full:
+            lines = full.readlines()
+        known: dict[str, bool] = {}
+        kept = []
+        for line in lines:
+            word = line.split(" ", 1)[0].split("(", 1)[0]
+            if word not in known:
+                known[word] = model.prob([word]) != unknown
+            if known[word]:
+                kept.append(line)
+        del model
+        cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            partial.write_text("".join(kept), encoding="utf-8")
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return str(path)
+    except (OSError, UnicodeDecodeError, RuntimeError, ValueError) as err:
+        _LOGGER.debug("Using the full dictionary for dictation (%s)", err)
+        return None
 
 
 def _decoder(model_dir: Path | None, dictionary: str | None = None, **options: Any) -> Any:
