@@ -655,7 +655,7 @@ def _subset_dictionary(model_dir: Path | None, words: Collection[str]) -> Iterat
     with contextlib.ExitStack() as stack:
         try:
             with source.open(encoding="utf-8") as full:
-                lines = [line for line in full if line.split(" ", 1)[0].split("(", 1)[0] in words]
+                lines = [line for line in full if _headword(line) in words]
             subset = stack.enter_context(
                 tempfile.NamedTemporaryFile("w", suffix=".dict", prefix="rekindle-", encoding="utf-8")
             )
@@ -692,7 +692,7 @@ def _language_model_dictionary(model_dir: Path | None, lm: str, cache_dir: Path 
         known: dict[str, bool] = {}
         kept = []
         for line in lines:
-            word = line.split(" ", 1)[0].split("(", 1)[0]
+            word = _headword(line)
             if word not in known:
                 known[word] = model.prob([word]) != unknown
             if known[word]:
@@ -709,6 +709,11 @@ def _language_model_dictionary(model_dir: Path | None, lm: str, cache_dir: Path 
     except (OSError, UnicodeDecodeError, RuntimeError, ValueError) as err:
         _LOGGER.debug("Using the full dictionary for dictation (%s)", err)
         return None
+
+
+def _headword(line: str) -> str:
+    """The word a dictionary line pronounces, without its variant number ('read(2) R EH D' -> 'read')."""
+    return line.split(" ", 1)[0].split("(", 1)[0]
 
 
 def _decoder(model_dir: Path | None, dictionary: str | None = None, **options: Any) -> Any:
