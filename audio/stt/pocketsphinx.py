@@ -280,18 +280,16 @@ class PocketSphinxEngine:
             started = time.perf_counter()
             lm = _model_file(self.model_dir, "en-us.lm.bin")
             dictionary = _language_model_dictionary(self.model_dir, lm, self.cache_dir)
-            try:
-                decoder = _decoder(self.model_dir, dictionary=dictionary, lm=lm)
-            except ModelError:
-                if dictionary is None:
-                    raise
-                decoder = None
-            if dictionary is not None and (decoder is None or not all(map(decoder.lookup_word, _EVERYDAY))):
-                _LOGGER.debug("The cut dictionary %s is damaged; using the full one", dictionary)
-                with contextlib.suppress(OSError):
-                    Path(dictionary).unlink()
-                decoder = _decoder(self.model_dir, lm=lm)
-            self._dictation = decoder
+            decoder = None
+            if dictionary is not None:
+                with contextlib.suppress(ModelError):
+                    decoder = _decoder(self.model_dir, dictionary=dictionary, lm=lm)
+                if decoder is None or not all(map(decoder.lookup_word, _EVERYDAY)):
+                    _LOGGER.debug("The cut dictionary %s is damaged; using the full one", dictionary)
+                    with contextlib.suppress(OSError):
+                        Path(dictionary).unlink()
+                    decoder = None
+            self._dictation = decoder or _decoder(self.model_dir, lm=lm)
             _LOGGER.debug("Loaded the PocketSphinx dictation decoder in %.2f s", time.perf_counter() - started)
         return self._dictation
 
