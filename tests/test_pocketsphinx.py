@@ -242,6 +242,16 @@ def pocketsphinx_model_dir() -> str:
     return str(Path(pocketsphinx.get_model_path()) / "en-us")
 
 
+def test_speed_settings_reach_both_command_decoders() -> None:
+    settings = PocketSphinxSettings(downsample=2, top_gaussians=2, max_hmms=5000, phone_beam=1e-30)
+    engine = PocketSphinxEngine(settings=settings)
+    engine.load(Mode.COMMAND)
+    command, phones = engine._command_decoder(), engine._phone_decoder()
+    assert (command.config["ds"], command.config["topn"], command.config["maxhmmpf"]) == (2, 2, 5000)
+    assert command.config["pbeam"] == pytest.approx(1e-30, rel=1e-3)
+    assert (phones.config["ds"], phones.config["topn"]) == (2, 2)  # the word-fit yardstick scores the same frames
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_settle_can_hand_freed_heap_back_on_linux(sphinx: PocketSphinxEngine) -> None:
     # Without malloc_trim, a long listen session's RSS crept up (bench/soak.py: +5.4 MB after the 20% mark,
