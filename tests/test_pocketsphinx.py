@@ -19,7 +19,7 @@ import pytest
 from assistant.errors import ModelError, SpeechError
 from audio.chunk import AudioChunk, split
 from audio.stt import Mode
-from audio.stt.pocketsphinx import PocketSphinxEngine, PocketSphinxSettings, word_fit
+from audio.stt.pocketsphinx import PocketSphinxEngine, PocketSphinxSettings, PocketSphinxStream, own_mean, word_fit
 from audio.synth import PINK_10, PIPER, Voice
 
 if TYPE_CHECKING:
@@ -152,6 +152,40 @@ def test_streaming_gives_the_same_result(sphinx: PocketSphinxEngine, say: Callab
     for chunk in split(audio, 30):
         stream.feed(chunk)
     assert stream.finish().text == sphinx.transcribe(audio, Mode.COMMAND).text
+
+
+def test_a_command_heard_through_another_voices_mean_is_retried_whole(
+    sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk]
+) -> None:
+    """A streamed pass decodes with the running cepstral mean of the voices before it; far from this voice's, a
+    clear "stop" comes back rejected. The retry decodes it again, whole, with the utterance's own mean, and leaves
+    the running mean where the stream alone would have."""
+    command, phones = sphinx._command_decoder(), sphinx._phone_decoder()
+    kept = command.get_cmn(False)
+    far = "20,0,0,0,0,0,0,0,0,0,0,0,0"  # as after a long run of a very different voice or microphone
+    heard, means = {}, {}
+    try:
+        for retry_ms in (0.0, 4000.0):
+            command.set_cmn(far)
+            settings = PocketSphinxSettings(retry_ms=retry_ms)
+            stream = PocketSphinxStream(Mode.COMMAND, command, None, None, phones, settings)
+            for chunk in split(say("stop"), 30):
+                stream.feed(chunk)
+            heard[retry_ms] = stream.finish().text
+            means[retry_ms] = float(command.get_cmn(True).split(",")[0])
+        assert heard == {0.0: "", 4000.0: "stop"}
+        # One short utterance barely moves a running mean (it counts the old one as 5 s of audio), retried or not;
+        # the utterance's own mean (about 44) is only borrowed for the retry.
+        assert 20 < means[0.0] < 30 and 20 < means[4000.0] < 30
+    finally:
+        command.set_cmn(kept)
+
+
+def test_own_mean_undoes_the_running_mean() -> None:
+    """After `set_cmn(before)`, n frames of an utterance whose mean is m leave (500 x before + n x m) / (500 + n)."""
+    samples = 410 + 159 * 160  # 160 frames
+    after = ",".join(str((500 * b + 160 * m) / 660) for b, m in ((20.0, 44.0), (0.0, -10.0), (-3.0, -7.5)))
+    assert [float(x) for x in own_mean("20,0,-3", after, samples).split(",")] == pytest.approx([44.0, -10.0, -7.5])
 
 
 def test_streaming_gratitude_starts_dictation_early(sphinx: PocketSphinxEngine, say: Callable[..., AudioChunk]) -> None:

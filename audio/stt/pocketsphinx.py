@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import ModelError, SpeechError
-from audio.chunk import AudioChunk, require_standard
+from audio.chunk import RATE, WIDTH, AudioChunk, require_standard
 from audio.stt import Mode, Transcript
 from intents.grammar import WILDCARD, Grammar, cached, compact
 
@@ -84,6 +84,11 @@ _KEY_LETTERS = 6
 """Grammar words this long (e.g. 'grateful', 'thankful') are key words the dictation pass must confirm."""
 _CATCH_UP_BYTES = 6400
 """Audio (200 ms) the early dictation pass catches up on per chunk fed, at most (dictation RTF 0.25: ~50 ms)."""
+_BYTES_PER_MS = RATE * WIDTH // 1000
+_CMN_PRIOR_FRAMES = 500
+"""How many frames PocketSphinx's live cepstral mean counts a mean given to `set_cmn` as (its CMN_WIN)."""
+_FRAME_SAMPLES, _FRAME_SHIFT = 410, 160
+"""PocketSphinx's analysis window and frame shift at 16 kHz (25.6 ms, 10 ms)."""
 _SPECULATE_EVERY_MS = 400.0
 """How often (milliseconds of audio) a command stream checks whether a wildcard has started."""
 
@@ -135,6 +140,11 @@ class PocketSphinxSettings:
     max_variants: int = 1
     """Pronunciations per grammar arc (the dictionary's first, then its alternatives); each is one more arc,
     which costs load time, memory and search time."""
+    retry_ms: float = 4000.0
+    """A streamed command rejected at the end of an utterance up to this long is decoded once more, whole, with the
+    utterance's own cepstral mean (0: never). A streamed pass decodes with the running mean of the voices before
+    it: when two people take turns, the other voice is heard through the wrong mean. Only rejections pay for it,
+    after the endpoint (about 0.2 s per second of speech)."""
 
 
 class PocketSphinxEngine:
@@ -315,12 +325,14 @@ class PocketSphinxStream:
         """The dictation decoder when already loaded (a wildcard's words are then decoded while spoken)."""
         self._load_dictation = load_dictation
         """Loads it for a wildcard heard before it was loaded (the words are then decoded at the end)."""
-        self._keep = dictation is not None or load_dictation is not None
         self._buffer: list[bytes] = []
+        """Everything fed in COMMAND mode: for a wildcard's dictation pass and for the retry (`retry_ms`)."""
         self._fed_dictation = 0
         self._since_check_ms = 0.0
         self._finished = False
         self._sound = False
+        self._streamed = False
+        """Fed in pieces as it was spoken (not in one `whole` piece): a rejection may be retried."""
         _start(decoder)
         if phones is not None:
             # Same features for both: the phone pass starts from the command decoder's running cepstral mean.
@@ -336,9 +348,10 @@ class PocketSphinxStream:
         self._decoder.process_raw(chunk.audio, False, whole)
         if self._phones is not None:
             self._phones.process_raw(chunk.audio, False, whole)
-        if not self._keep:
+        if self.mode is not Mode.COMMAND:
             return
         self._buffer.append(chunk.audio)
+        self._streamed = self._streamed or not whole
         if self._dictation is None:
             return
         self._since_check_ms += chunk.milliseconds
@@ -391,6 +404,36 @@ class PocketSphinxStream:
                 # run its second (flat) search over the whole utterance, 50-400 ms between the end of speech and
                 # the intent. `settle()` ends it while the reply plays, or the next start of the decoder does.
                 _set_aside(self._dictation)
+        result = self._command(text, started)
+        if result.text or not self._retry():
+            return result
+        hyp = self._decoder.hyp()
+        return self._command(hyp.hypstr if hyp is not None else "", started)
+
+    def _retry(self) -> bool:
+        """Decode the streamed utterance again, whole, with the cepstral mean the first pass learnt from it (see
+        `PocketSphinxSettings.retry_ms`); False when it does not qualify."""
+        size = sum(map(len, self._buffer))
+        if not (self._streamed and self._sound and 0 < size <= self._settings.retry_ms * _BYTES_PER_MS):
+            return False
+        audio = b"".join(self._buffer)
+        learnt = self._decoder.get_cmn(True)  # the running mean, which this utterance moved a little
+        # The cheaper phone decoder hears it whole once to learn the utterance's own mean, then both decode with it.
+        learner = self._phones or self._decoder
+        learner.set_cmn(learnt)
+        _whole(learner, audio)
+        own = own_mean(learnt, learner.get_cmn(True), len(audio) // WIDTH)
+        for decoder in (self._decoder, self._phones):
+            if decoder is not None:
+                decoder.set_cmn(own)
+                _whole(decoder, audio)
+                decoder.set_cmn(learnt)  # the next utterance starts as it would have without the retry
+        self._buffer, self._fed_dictation = [audio], 0  # a wildcard in the new result is dictated from scratch
+        _LOGGER.debug("Retrying a rejected streamed command whole (%d ms)", size // _BYTES_PER_MS)
+        return True
+
+    def _command(self, text: str, started: float) -> Transcript:
+        """The COMMAND-mode result of the decoders' last utterance, whose best path is `text`."""
         if not text or GARBAGE_PREFIX in text or not self._sound:
             _LOGGER.debug("Rejected: %r", text)
             return Transcript("", 0.0, self.mode, _ms_since(started))
@@ -794,6 +837,30 @@ def _start(decoder: Any) -> None:
     """Start an utterance, first ending one that was set aside."""
     _end_set_aside(decoder)
     decoder.start_utt()
+
+
+def own_mean(before: str, after: str, samples: int) -> str:
+    """The cepstral mean of an utterance of `samples` samples alone, from PocketSphinx's running mean right after
+    `set_cmn(before)` and after it decoded the utterance (`after`).
+
+    Once a decoder has streamed, its mean is live: `set_cmn` weighs the given mean as _CMN_PRIOR_FRAMES frames, and
+    every frame of the utterance adds its cepstrum (frames of zero energy aside, which dither rules out), so after
+    n frames it is (prior x before + n x own) / (prior + n), whatever n (one whole pass shifts its window at most
+    once, at the end, which keeps the mean).
+    """
+    frames = max(1, (samples - _FRAME_SAMPLES) // _FRAME_SHIFT + 1)
+    prior = _CMN_PRIOR_FRAMES
+    return ",".join(
+        f"{((prior + frames) * float(a) - prior * float(b)) / frames:.3f}"
+        for a, b in zip(after.split(","), before.split(","), strict=True)
+    )
+
+
+def _whole(decoder: Any, audio: bytes) -> None:
+    """Decode `audio` as one whole utterance."""
+    decoder.start_utt()
+    decoder.process_raw(audio, False, True)
+    decoder.end_utt()
 
 
 def _words(word: str) -> list[str]:
