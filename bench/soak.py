@@ -205,6 +205,41 @@ def mic_file(path: Path, utterances: int, seed: int, piper_only: bool) -> list[I
     return items
 
 
+def screen(seeds: int = 4) -> int:
+    """Decode every command, "ask entry" and one-breath phrase of soak.tsv alone, whole, in each voice, as `rekindle
+    hear` does (fresh engine, clips as the soak synthesises them, seeds 0..seeds-1), and compare with the voices
+    column: a voice is listed for a phrase only where it was understood every time. Exit 1 when the column
+    disagrees. The soak then asks of `listen` what the recogniser does alone: a miss is the loop's fault."""
+    from common import load_engine
+
+    from audio.recognize import recognize_utterance
+    from audio.stt import Mode
+
+    engine, matcher, _ = load_engine()
+    synth, rows, disagree = synthesizer(), [], 0
+    print(f"# Screen of {PHRASES.name}: each phrase alone, whole, {seeds} seeds per voice")
+    print("\n".join(f"- {key}: {value}" for key, value in machine().items()) + "\n")
+    for line in PHRASES.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("entry\t"):
+            continue  # entries are dictated (any words will do): Piper only
+        kind, text, intent, listed = line.split("\t")
+        for name, voice in VOICES.items():
+            right = sum(
+                recognize_utterance(
+                    engine, matcher, synth.utterance(text, voice, seed=seed), Mode.COMMAND
+                ).intent.intent
+                == intent
+                for seed in range(seeds)
+            )
+            should = right == seeds
+            disagree += should != (name in listed.split())
+            verdict = "ok" if should == (name in listed.split()) else ("add" if should else "remove")
+            rows.append([kind, text, name, f"{right}/{seeds}", "yes" if name in listed.split() else "no", verdict])
+    print(table(["kind", "text", "voice", "understood", "listed", "column"], rows))
+    print(f"\nVerdict: {'FAIL: ' + str(disagree) + ' rows disagree' if disagree else 'PASS'}")
+    return 1 if disagree else 0
+
+
 # -- the process ----------------------------------------------------------------------------------------------
 def read_position_ms(pid: int, raw: Path) -> int:
     """How far the process has read the microphone file, in ms of audio (-1 before it opened it)."""
@@ -555,7 +590,10 @@ def main() -> int:
     parser.add_argument("--piper-only", action="store_true", help="no espeak-ng voice")
     parser.add_argument("--keep", action="store_true", help="keep the temporary microphone file and data directory")
     parser.add_argument("--show", action="store_true", help="list every miss (default: the first 25 of each)")
+    parser.add_argument("--screen", action="store_true", help="only check soak.tsv's voices column (see `screen`)")
     args = parser.parse_args()
+    if args.screen:
+        return screen()
     args.utterances = 60 if args.quick else args.utterances
     started = machine()  # at the start: the engine files are what the process loads
     print(f"# Soak: rekindle listen, {args.utterances} utterances, seed {args.seed}")
