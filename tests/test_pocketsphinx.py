@@ -20,7 +20,7 @@ from assistant.errors import ModelError, SpeechError
 from audio.chunk import AudioChunk, split
 from audio.stt import Mode
 from audio.stt.pocketsphinx import PocketSphinxEngine, PocketSphinxSettings, PocketSphinxStream, own_mean, word_fit
-from audio.synth import PINK_10, PIPER, Voice
+from audio.synth import PINK_10, PIPER, Synthesizer, Voice
 
 if TYPE_CHECKING:
     from intents.matcher import Matcher
@@ -81,7 +81,7 @@ def test_words_that_fit_worse_than_free_phones_are_rejected(
     assert heard.confidence == 0.0
 
 
-@pytest.mark.parametrize("text", ["turn on the kitchen lights", "play some jazz music", "stop the music"])
+@pytest.mark.parametrize("text", ["turn on the kitchen lights", "play some jazz music", "what time is it"])
 def test_the_word_beam_keeps_the_garbage_loop_alive(
     intent_matcher: Matcher, say: Callable[..., AudioChunk], text: str
 ) -> None:
@@ -179,6 +179,13 @@ def test_a_command_heard_through_another_voices_mean_is_retried_whole(
         assert 20 < means[0.0] < 30 and 20 < means[4000.0] < 30
     finally:
         command.set_cmn(kept)
+
+
+def test_stop_is_heard_whatever_the_pause_around_it(sphinx: PocketSphinxEngine, synth: Synthesizer) -> None:
+    """English T after S is unaspirated; decoded as S T AA P, Piper's "stop" came back rejected for 20 of 28 clips
+    that differ only in the pauses around it and the noise floor (as S D AA P: 28 of 28)."""
+    heard = [sphinx.transcribe(synth.utterance("stop", PIPER, seed=seed), Mode.COMMAND).text for seed in range(49, 57)]
+    assert heard == ["stop"] * 8
 
 
 def test_own_mean_undoes_the_running_mean() -> None:
