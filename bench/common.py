@@ -232,7 +232,9 @@ def _add_floor(pcm: bytes, seed: int) -> bytes:
     import numpy as np
 
     speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    floor = np.frombuffer(quiet((speech.size + 2) / 16000, seed), dtype="<i2").astype(np.float64)  # +2: never a sample short from rounding
+    floor = np.frombuffer(quiet((speech.size + 2) / 16000, seed), dtype="<i2").astype(
+        np.float64
+    )  # +2: never a sample short from rounding
     return np.clip(speech + floor[: speech.size], -32768, 32767).astype("<i2").tobytes()
 
 
