@@ -232,9 +232,8 @@ def _add_floor(pcm: bytes, seed: int) -> bytes:
     import numpy as np
 
     speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    floor = np.frombuffer(quiet((speech.size + 2) / 16000, seed), dtype="<i2").astype(
-        np.float64
-    )  # +2: never a sample short from rounding
+    # Two samples over: `quiet` rounds its length down, which left the floor one sample short of some clips.
+    floor = np.frombuffer(quiet((speech.size + 2) / 16000, seed), dtype="<i2").astype(np.float64)
     return np.clip(speech + floor[: speech.size], -32768, 32767).astype("<i2").tobytes()
 
 
