@@ -414,7 +414,7 @@ class PocketSphinxStream:
         return self._command(hyp.hypstr if hyp is not None else "", started)
 
     def _retry(self) -> bool:
-        """Decode the streamed utterance again, whole, with the cepstral mean the first pass learnt from it (see
+        """Decode the streamed utterance again, whole, with its own cepstral mean (see
         `PocketSphinxSettings.retry_ms`); False when it does not qualify."""
         size = sum(map(len, self._buffer))
         if not (self._streamed and self._sound and 0 < size <= self._settings.retry_ms * _BYTES_PER_MS):
