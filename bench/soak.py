@@ -386,6 +386,15 @@ def with_rejections(outcomes: list[Outcome], run: Run) -> list[Outcome]:
     return marked
 
 
+def retries(run: Run) -> dict[str, int]:
+    """Streamed commands the recogniser rejected and decoded once more, whole, with their own cepstral mean
+    (`PocketSphinxSettings.retry_ms`), and how many of them the second pass accepted."""
+    lines = [line for _, line in run.stderr]
+    tried = [n for n, line in enumerate(lines) if "Retrying a rejected streamed command" in line]
+    failed = sum(any("Rejected" in line for line in lines[n + 1 : n + 3]) for n in tried)
+    return {"retried": len(tried), "accepted on the retry": len(tried) - failed}
+
+
 def journal_figures(data: Path) -> dict[str, Any]:
     """Entries in the real SQLite journal, its integrity check, and the clips on disk."""
     path, rows, integrity = data / "journal.db", [], "no journal"
@@ -502,6 +511,7 @@ def figures(items: list[Item], run: Run, data: Path, utterances: int, rss_bound_
             **journal_figures(data),
             "dictated words kept, median share": round(median(kept), 2),
         },
+        "retries": retries(run),
         "timing": {
             "ready s": round(run.ready_s, 1),
             "wall s": round(run.wall_s, 1),
@@ -562,6 +572,8 @@ def report(fig: dict[str, Any], show: bool) -> None:
     print(f"- noise bursts and silences that gave a turn: {len(fig['turns out of noise or silence'])} ", end="")
     print(f"(heard as an utterance and rejected: {fig['noise or silence heard and rejected']})")
     print(f"- turns that belong to no item: {len(fig['extra turns'])}")
+    print(f"- streamed commands rejected, then decoded again whole: {fig['retries']['retried']}, ", end="")
+    print(f"accepted on the retry: {fig['retries']['accepted on the retry']}")
     for title in ("missing", "mis-recognised", "turns out of noise or silence"):
         for b in fig[title] if show else fig[title][:25]:
             got = f"rejected as {b['rejected as']}" if b["rejected as"] else f"{b['intent']} {b['transcript']!r}"
