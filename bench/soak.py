@@ -209,7 +209,7 @@ def screen(seeds: int = 4) -> int:
     """Decode every command, "ask entry" and one-breath phrase of soak.tsv alone, whole, in each voice, as `rekindle
     hear` does (fresh engine, clips as the soak synthesises them, seeds 0..seeds-1), and compare with the voices
     column: a voice is listed for a phrase only where it was understood every time. Exit 1 when the column
-    disagrees. The soak then asks of `listen` what the recogniser does alone: a miss is the loop's fault."""
+    disagrees. A miss in the soak then points at the loop, or at a clip at the edge of what the recogniser does."""
     from common import load_engine
 
     from audio.recognize import recognize_utterance
@@ -219,22 +219,19 @@ def screen(seeds: int = 4) -> int:
     synth, rows, disagree = synthesizer(), [], 0
     print(f"# Screen of {PHRASES.name}: each phrase alone, whole, {seeds} seeds per voice")
     print("\n".join(f"- {key}: {value}" for key, value in machine().items()) + "\n")
-    for line in PHRASES.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("entry\t"):
+    for kind, phrases in load_phrases(piper_only=False).items():
+        if kind == "entry":
             continue  # entries are dictated (any words will do): Piper only
-        kind, text, intent, listed = line.split("\t")
-        for name, voice in VOICES.items():
-            right = sum(
-                recognize_utterance(
-                    engine, matcher, synth.utterance(text, voice, seed=seed), Mode.COMMAND
-                ).intent.intent
-                == intent
-                for seed in range(seeds)
-            )
-            should = right == seeds
-            disagree += should != (name in listed.split())
-            verdict = "ok" if should == (name in listed.split()) else ("add" if should else "remove")
-            rows.append([kind, text, name, f"{right}/{seeds}", "yes" if name in listed.split() else "no", verdict])
+        for text, intent, listed in phrases:
+            for name, voice in VOICES.items():
+                clips = (synth.utterance(text, voice, seed=seed) for seed in range(seeds))
+                right = sum(
+                    recognize_utterance(engine, matcher, c, Mode.COMMAND).intent.intent == intent for c in clips
+                )
+                should, marked = right == seeds, voice in listed
+                disagree += should != marked
+                verdict = "ok" if should == marked else ("add" if should else "remove")
+                rows.append([kind, text, name, f"{right}/{seeds}", "yes" if marked else "no", verdict])
     print(table(["kind", "text", "voice", "understood", "listed", "column"], rows))
     print(f"\nVerdict: {'FAIL: ' + str(disagree) + ' rows disagree' if disagree else 'PASS'}")
     return 1 if disagree else 0
