@@ -287,7 +287,7 @@ def _word_forms(raw: str) -> list[str]:
     split = _DIGITS_THEN_LETTERS.match(raw)
     if split:
         return [*number_words(int(split.group(1))), *_word_forms(split.group(2))]
-    if raw.isdigit():
+    if raw.isdecimal():  # not isdigit: '²' and Brahmi '𑁒' are digits that int() refuses
         return number_words(int(raw)) if len(raw) <= 6 else [raw]
     rewritten = _REWRITES.get(raw)
     return rewritten.split() if rewritten else [raw]

@@ -300,6 +300,12 @@ def test_any_text_gives_a_valid_result(text: str) -> None:
     assert_valid(matcher().match(text))
 
 
+@pytest.mark.parametrize("text", ["\U00011052", "x\u00b2", "start a date night for \u00b9\u00b2 minutes"])
+def test_digits_int_cannot_read_are_plain_text(text: str) -> None:
+    # Hypothesis found these: Brahmi number one and superscripts are digits to str.isdigit but not to int().
+    assert_valid(matcher().match(text))
+
+
 DOMAIN_WORDS = [
     "i'm",
     "grateful",
