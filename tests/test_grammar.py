@@ -193,3 +193,28 @@ def test_spoken_wrappers_are_accepted_around_every_phrase(shipped: Grammar) -> N
     assert shipped.accepts("a date idea thanks")
     assert not shipped.accepts("please")
     assert not shipped.accepts("thank you")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "give us a deep question",
+        "deep question",
+        "give us some deep questions",
+        "deep questions please",
+        "what's a good light question",
+        "ask us a deep one",
+        "surprise me with a serious topic",
+        "give me a topic",
+    ],
+)
+def test_a_depth_word_before_one_question_comes_with_its_article(shipped: Grammar, sentence: str) -> None:
+    assert shipped.accepts(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence", ["give me deep topic", "what's light question", "ask us deep one", "give me a big topic"]
+)
+def test_sentences_a_recogniser_could_hear_a_topic_as_are_not_in_the_grammar(shipped: Grammar, sentence: str) -> None:
+    # "give me a topic" (Piper) came back as "give me big topic" while the grammar allowed it (0 of 6 clips right).
+    assert not shipped.accepts(sentence)
