@@ -10,6 +10,8 @@ extras=""
 # espeak-ng: the voice pyttsx3 speaks with; alsa-utils: aplay/arecord for the speaker and microphone;
 # libportaudio2 + portaudio19-dev: PyAudio (microphone); libsndfile1: reading WAV/FLAC/AIFF.
 packages="espeak-ng libespeak-ng1 alsa-utils libportaudio2 portaudio19-dev libsndfile1 gcc"
+# flite (--dev only): more test voices for bench/spoken_intents.py and tests/test_pocketsphinx.py.
+[ "${1:-}" = "--dev" ] && packages="$packages flite"
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages="$packages python3-venv"
 python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' \
   || packages="$packages python3-dev"

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +57,9 @@ class Voice:
     """One synthetic speaker at one speaking rate."""
 
     engine: str
-    """'espeak' (espeak-ng binary) or 'piper' (neural voice)."""
+    """'espeak' (espeak-ng binary), 'piper' (neural voice) or 'flite' (Debian's flite binary)."""
     name: str
-    """espeak-ng voice id such as 'en-us' or 'en+f3'; 'joe' for Piper."""
+    """espeak-ng voice id such as 'en-us' or 'en+f3'; 'joe' for Piper; flite's 'slt', 'rms', 'awb' or 'kal16'."""
     speed: float = 1.0
     """Speaking rate relative to the engine's default (1.0 = normal, 1.2 = 20% faster)."""
 
@@ -119,8 +120,10 @@ class Synthesizer:
             samples = self._espeak(text, voice)
         elif voice.engine == "piper":
             samples = self._piper_speech(text, voice)
+        elif voice.engine == "flite":
+            samples = self._flite(text, voice)
         else:
-            raise VoiceError(f"unknown synthesis engine {voice.engine!r}; use 'espeak' or 'piper'")
+            raise VoiceError(f"unknown synthesis engine {voice.engine!r}; use 'espeak', 'piper' or 'flite'")
         rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
         if rms <= 0.0:
             raise VoiceError(f"{voice.label} produced silence for {text!r}; check the voice name")
@@ -198,6 +201,26 @@ class Synthesizer:
         with wave.open(io.BytesIO(_fix_stream_header(done.stdout))) as wav:
             rate_in = wav.getframerate()
             raw = wav.readframes(wav.getnframes())
+        return _resample(_from_pcm(raw), rate_in)
+
+    def _flite(self, text: str, voice: Voice) -> Samples:
+        binary = shutil.which("flite")
+        if binary is None:
+            raise VoiceError("flite is not installed; install the Debian package flite (./setup.sh --dev does)")
+        listed = subprocess.run([binary, "-lv"], capture_output=True, text=True, check=False).stdout
+        if voice.name not in listed.split(":", 1)[-1].split():  # flite speaks an unknown voice as its default
+            raise VoiceError(f"flite has no voice {voice.name!r}; choose from: {listed.split(':', 1)[-1].strip()}")
+        with tempfile.TemporaryDirectory(prefix="rekindle-flite-") as folder:
+            out = Path(folder) / "speech.wav"
+            stretch = f"duration_stretch={1.0 / voice.speed:g}"
+            cmd = [binary, "-voice", voice.name, "--setf", stretch, "-t", text, "-o", str(out)]
+            done = subprocess.run(cmd, capture_output=True, check=False)
+            if done.returncode != 0 or not out.is_file():
+                reason = done.stderr.decode(errors="replace").strip().splitlines()
+                raise VoiceError(f"flite failed for voice {voice.name!r}: {reason[:1]}; see `flite -lv` for voices")
+            with wave.open(str(out)) as wav:
+                rate_in = wav.getframerate()
+                raw = wav.readframes(wav.getnframes())
         return _resample(_from_pcm(raw), rate_in)
 
     def _piper_speech(self, text: str, voice: Voice) -> Samples:

@@ -1,6 +1,6 @@
 """Spoken-intent benchmark: synthesised phrases through the real recogniser and matcher.
 
-Every line of bench/phrases.tsv is spoken by several voices (espeak-ng variants and Piper) at several
+Every line of bench/phrases.tsv is spoken by several voices (espeak-ng variants, Piper, flite) at several
 speeds, under three conditions (clean, pink noise at 10 dB, babble at 10 dB), then decoded in COMMAND
 mode and matched. Printed per condition and voice family: intent+slot accuracy on commands, false
 rejects (a command heard as `none`), rejection of out-of-domain lines, false accepts, and the real-time
@@ -43,8 +43,13 @@ FULL_VOICES = (
     Voice("piper", "joe", 0.9),
     PIPER,
     Voice("piper", "joe", 1.15),
+    # Debian's flite voices (./setup.sh --dev installs flite): no setting was tuned on them.
+    Voice("flite", "slt"),
+    Voice("flite", "rms"),
+    Voice("flite", "awb"),
+    Voice("flite", "kal16"),
 )
-QUICK_VOICES = (Voice("espeak", "en-us"), Voice("espeak", "en+f3"), PIPER)
+QUICK_VOICES = (Voice("espeak", "en-us"), Voice("espeak", "en+f3"), PIPER, Voice("flite", "slt"))
 
 
 @dataclass(frozen=True)
