@@ -215,6 +215,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 voices, test split only")
     parser.add_argument("--split", choices=("dev", "test", "all"), default=None, help="which phrases (default all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    parser.add_argument("--families", help="only these voice families, e.g. piper,flite (default all)")
     parser.add_argument("--conditions", default=",".join(c.name for c in CONDITIONS), help="e.g. clean,pink10")
     parser.add_argument("--garbage-prior", type=float, help="override PocketSphinxSettings.garbage_prior")
     parser.add_argument("--garbage-phone", type=float, help="override PocketSphinxSettings.garbage_phone")
@@ -232,6 +233,8 @@ def main() -> None:
     split = args.split or ("test" if args.quick else "all")
     phrases = [p for p in load_phrases() if split == "all" or p.split == split]
     voices = QUICK_VOICES if args.quick else FULL_VOICES
+    if args.families:
+        voices = tuple(v for v in voices if v.engine in args.families.split(","))
     wanted = set(args.conditions.split(","))
     conditions = [c for c in CONDITIONS if c.name in wanted]
     settings: dict[str, Any] = {
