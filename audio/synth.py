@@ -79,12 +79,21 @@ class Condition:
     """'none', 'pink' or 'babble'."""
     snr_db: float = 0.0
     """Speech-to-noise ratio in decibels (ignored for 'none')."""
+    rt60_s: float = 0.0
+    """Reverberation time of a simulated room the speech is heard in (0: none; see `room_response`)."""
+    drr_db: float = 0.0
+    """Direct-to-reverberant energy ratio of that room in decibels (higher: the talker is closer)."""
 
 
 CLEAN = Condition("clean")
 PINK_10 = Condition("pink10", "pink", 10.0)
 BABBLE_10 = Condition("babble10", "babble", 10.0)
 CONDITIONS = (CLEAN, PINK_10, BABBLE_10)
+ROOM_NEAR = Condition("room-near", rt60_s=0.5, drr_db=3.0)
+"""A living room (RT60 0.5 s), the talker about a metre from the microphone."""
+ROOM_FAR = Condition("room-far", rt60_s=0.5, drr_db=-3.0)
+"""The same room, the talker across it (a sofa a few metres from a shelf)."""
+ROOMS = (ROOM_NEAR, ROOM_FAR)
 
 ESPEAK_VOICES = (
     Voice("espeak", "en-us"),
@@ -142,6 +151,9 @@ class Synthesizer:
 
         speech = self.speech(text, voice)
         rng = np.random.default_rng(_seed(text, voice.label, condition.name, str(seed)))
+        if condition.rt60_s > 0:
+            wet = np.convolve(speech, room_response(condition.rt60_s, condition.drr_db, rng))
+            speech = (wet * np.sqrt(np.mean(speech**2) / np.mean(wet**2))).astype(np.float32)
         lead = int(RATE * rng.uniform(0.3, 0.7))
         trail = int(RATE * rng.uniform(0.3, 0.7))
         clip = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(trail, np.float32)])
@@ -267,6 +279,19 @@ def _fix_stream_header(data: bytes) -> bytes:
         size = len(data) - idx - 8
         data = data[: idx + 4] + size.to_bytes(4, "little") + data[idx + 8 :]
     return data
+
+
+def room_response(rt60_s: float, drr_db: float, rng: np.random.Generator) -> Samples:
+    """A simple room impulse response at 16 kHz: the direct sound, 5 ms of nothing, then diffuse reflections
+    (Gaussian noise decaying by 60 dB over `rt60_s`) holding 1/10^(drr_db/10) of the direct sound's energy."""
+    import numpy as np
+
+    size = int(RATE * rt60_s)
+    tail = rng.standard_normal(size) * np.exp(-np.log(1000.0) * np.arange(size) / (RATE * rt60_s))
+    tail[: RATE // 200] = 0.0
+    tail *= np.sqrt(10 ** (-drr_db / 10) / np.sum(tail**2))
+    tail[0] = 1.0
+    return tail.astype(np.float32)
 
 
 def _resample(samples: Samples, rate_in: int) -> Samples:

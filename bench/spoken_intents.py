@@ -1,8 +1,8 @@
 """Spoken-intent benchmark: synthesised phrases through the real recogniser and matcher.
 
 Every line of bench/phrases.tsv is spoken by several voices (espeak-ng variants, Piper, flite) at several
-speeds, under three conditions (clean, pink noise at 10 dB, babble at 10 dB), then decoded in COMMAND
-mode and matched. Printed per condition and voice family: intent+slot accuracy on commands, false
+speeds, under three conditions (clean, pink noise at 10 dB, babble at 10 dB; on request also two simulated
+rooms, `--conditions room-near,room-far`), then decoded in COMMAND mode and matched. Printed per condition and voice family: intent+slot accuracy on commands, false
 rejects (a command heard as `none`), rejection of out-of-domain lines, false accepts, and the real-time
 factor of decoding (CPU seconds per second of audio), plus the machine it ran on.
 
@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audio.synth import CONDITIONS, PIPER, Condition, Synthesizer, Voice  # noqa: E402
+from audio.synth import CONDITIONS, PIPER, ROOMS, Condition, Synthesizer, Voice  # noqa: E402
 
 PHRASES = Path(__file__).with_name("phrases.tsv")
 CACHE = ROOT / "tests" / ".cache"
@@ -216,7 +216,11 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test", "all"), default=None, help="which phrases (default all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--families", help="only these voice families, e.g. piper,flite (default all)")
-    parser.add_argument("--conditions", default=",".join(c.name for c in CONDITIONS), help="e.g. clean,pink10")
+    parser.add_argument(
+        "--conditions",
+        default=",".join(c.name for c in CONDITIONS),
+        help=f"any of {','.join(c.name for c in CONDITIONS + ROOMS)} (default: the first three)",
+    )
     parser.add_argument("--garbage-prior", type=float, help="override PocketSphinxSettings.garbage_prior")
     parser.add_argument("--garbage-phone", type=float, help="override PocketSphinxSettings.garbage_phone")
     parser.add_argument("--garbage-inside", type=float, help="override PocketSphinxSettings.garbage_inside")
@@ -236,7 +240,7 @@ def main() -> None:
     if args.families:
         voices = tuple(v for v in voices if v.engine in args.families.split(","))
     wanted = set(args.conditions.split(","))
-    conditions = [c for c in CONDITIONS if c.name in wanted]
+    conditions = [c for c in CONDITIONS + ROOMS if c.name in wanted]
     settings: dict[str, Any] = {
         key: value
         for key, value in (
