@@ -287,11 +287,12 @@ def room_response(rt60_s: float, drr_db: float, rng: np.random.Generator) -> Sam
     import numpy as np
 
     size = int(RATE * rt60_s)
-    tail = rng.standard_normal(size) * np.exp(-np.log(1000.0) * np.arange(size) / (RATE * rt60_s))
+    decay = np.exp(-np.log(1000.0) * np.arange(size) / (RATE * rt60_s))
+    tail: Samples = (rng.standard_normal(size) * decay).astype(np.float32)
     tail[: RATE // 200] = 0.0
     tail *= np.sqrt(10 ** (-drr_db / 10) / np.sum(tail**2))
     tail[0] = 1.0
-    return tail.astype(np.float32)
+    return tail
 
 
 def _resample(samples: Samples, rate_in: int) -> Samples:
