@@ -9,6 +9,7 @@ arguments always give the same samples. Raw synthesis is cached as WAV files key
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -219,9 +220,9 @@ class Synthesizer:
         binary = shutil.which("flite")
         if binary is None:
             raise VoiceError("flite is not installed; install the Debian package flite (./setup.sh --dev does)")
-        listed = subprocess.run([binary, "-lv"], capture_output=True, text=True, check=False).stdout
-        if voice.name not in listed.split(":", 1)[-1].split():  # flite speaks an unknown voice as its default
-            raise VoiceError(f"flite has no voice {voice.name!r}; choose from: {listed.split(':', 1)[-1].strip()}")
+        voices = _flite_voices(binary)
+        if voice.name not in voices:  # flite would speak an unknown voice as its default one
+            raise VoiceError(f"flite has no voice {voice.name!r}; choose from: {' '.join(voices)}")
         with tempfile.TemporaryDirectory(prefix="rekindle-flite-") as folder:
             out = Path(folder) / "speech.wav"
             stretch = f"duration_stretch={1.0 / voice.speed:g}"
@@ -279,6 +280,13 @@ def _fix_stream_header(data: bytes) -> bytes:
         size = len(data) - idx - 8
         data = data[: idx + 4] + size.to_bytes(4, "little") + data[idx + 8 :]
     return data
+
+
+@functools.cache
+def _flite_voices(binary: str) -> tuple[str, ...]:
+    """The voices a flite binary has ('Voices available: kal awb ...')."""
+    listed = subprocess.run([binary, "-lv"], capture_output=True, text=True, check=False).stdout
+    return tuple(listed.split(":", 1)[-1].split())
 
 
 def room_response(rt60_s: float, drr_db: float, rng: np.random.Generator) -> Samples:

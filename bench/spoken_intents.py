@@ -2,9 +2,10 @@
 
 Every line of bench/phrases.tsv is spoken by several voices (espeak-ng variants, Piper, flite) at several
 speeds, under three conditions (clean, pink noise at 10 dB, babble at 10 dB; on request also two simulated
-rooms, `--conditions room-near,room-far`), then decoded in COMMAND mode and matched. Printed per condition and voice family: intent+slot accuracy on commands, false
-rejects (a command heard as `none`), rejection of out-of-domain lines, false accepts, and the real-time
-factor of decoding (CPU seconds per second of audio), plus the machine it ran on.
+rooms, `--conditions room-near,room-far`), then decoded in COMMAND mode and matched. Printed per condition and
+voice family: intent+slot accuracy on commands, false rejects (a command heard as `none`), rejection of
+out-of-domain lines, false accepts, and the real-time factor of decoding (CPU seconds per second of audio), plus
+the machine it ran on.
 
     .venv/bin/python bench/spoken_intents.py --quick            # a few minutes
     .venv/bin/python bench/spoken_intents.py --split test       # the held-out half only
