@@ -420,3 +420,16 @@ def test_no_templates_is_an_error(tmp_path: Path) -> None:
 )
 def test_normalize(text: str, canonical: str) -> None:
     assert normalize(text).text == canonical
+
+
+@pytest.mark.parametrize(
+    "text,intent",
+    [
+        ("that's enough for now", "stop"),
+        ("that's enough for today", "stop"),
+        ("that's enough date night for today", "date_night_stop"),
+    ],
+)
+def test_ending_the_date_night_needs_the_date_night_named(text: str, intent: str) -> None:
+    # "turn off", "that's enough for now": stop; only phrases that name the date night end it.
+    assert matcher().match(text).intent == intent
