@@ -548,11 +548,11 @@ def _grammar_decoder(graph: Grammar, settings: PocketSphinxSettings, model_dir: 
     spellings: dict[str, list[str]] = {}
     """Dictionary words an arc label is said as: 'read' -> ['read', 'read(2)'], 'give us' -> ['give_us']."""
     for label in sorted({a.word for a in graph.arcs if a.word and a.word != WILDCARD}):
-        parts = [variants.setdefault(w, _pronunciations(decoder, w)) for w in label.split()]
         if label in _COMMAND_SAID:
             new_words[f"{label}(9)"] = _COMMAND_SAID[label]
             spellings[label] = [f"{label}(9)"]
             continue
+        parts = [variants.setdefault(w, _pronunciations(decoder, w)) for w in label.split()]
         if " " not in label and label not in new_words:
             # The dictionary's own entries ('read(2)'), in the order _pronunciations put their phones.
             names = {decoder.lookup_word(n): n for n in [label, *(f"{label}({k})" for k in range(2, 10))]}
