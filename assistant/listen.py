@@ -191,7 +191,7 @@ class Listener:
         if self.wake is not None:
             self.wake.reset()
 
-    def _heard(self, utterance: AudioChunk) -> Heard | None:
+    def _heard(self, utterance: AudioChunk, second_chance: bool) -> Heard | None:
         """The streamed result of the utterance that just ended (None: decode it whole instead)."""
         from audio.recognize import interpret
 
@@ -202,11 +202,15 @@ class Listener:
         transcript = stream.finish()
         if mode is not self.dialog.expect:  # the dialog changed its mind while the person spoke
             return None
-        return interpret(transcript, self.app.matcher, self.engine, utterance, started)
+        return interpret(transcript, self.app.matcher, self.engine, utterance, started, second_chance)
 
     def _turn(self, utterance: AudioChunk, now_ms: int) -> None:
         woken = self.attention is Attention.AWAKE
-        voice_turn = spoken_turn(self.app, self.engine, self.dialog, utterance, heard=self._heard(utterance))
+        # A rejected command is dictated and read again only when someone addressed us (wake word, Enter, a
+        # follow-up): always-on, most rejected speech is the room talking, and reading it again costs CPU and
+        # invites false accepts.
+        heard = self._heard(utterance, second_chance=woken)
+        voice_turn = spoken_turn(self.app, self.engine, self.dialog, utterance, heard=heard, second_chance=woken)
         self._calibrated = True
         turn = voice_turn.turn
         if not woken and turn.intent.intent == "none" and not voice_turn.transcript:

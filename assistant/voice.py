@@ -42,7 +42,9 @@ def load_recording(app: App, path: Path, max_seconds: float) -> AudioChunk:
     return denoise(load_audio(path, max_seconds), Denoise(app.settings.noise_suppression))
 
 
-def hear_file_audio(engine: SpeechToText, matcher: Any, audio: AudioChunk, mode: Mode) -> Any:
+def hear_file_audio(
+    engine: SpeechToText, matcher: Any, audio: AudioChunk, mode: Mode, second_chance: bool = True
+) -> Any:
     """Recognise a whole recording, but only if the voice activity detector finds speech in it.
 
     Files are not endpointed by a microphone loop, so silence, hum or white noise would otherwise reach the
@@ -56,7 +58,7 @@ def hear_file_audio(engine: SpeechToText, matcher: Any, audio: AudioChunk, mode:
 
     if next(segment(split(audio, 30)), None) is None:
         return Heard(Transcript("", 0.0, mode), IntentResult(NONE, confidence=0.0), 0.0)
-    return recognize_utterance(engine, matcher, audio, mode)
+    return recognize_utterance(engine, matcher, audio, mode, second_chance)
 
 
 @dataclass(frozen=True)
@@ -85,19 +87,25 @@ def clip_path(app: App) -> Path:
 
 
 def spoken_turn(
-    app: App, engine: SpeechToText, dialog: Dialog, audio: AudioChunk, heard: Heard | None = None
+    app: App,
+    engine: SpeechToText,
+    dialog: Dialog,
+    audio: AudioChunk,
+    heard: Heard | None = None,
+    second_chance: bool = True,
 ) -> VoiceTurn:
     """Recognise one utterance in the mode the dialog expects and take the turn.
 
     The audio of anything that may become a gratitude entry is saved first and kept only if an entry was saved.
-    `heard` is a result already decoded while the person spoke (streaming).
+    `heard` is a result already decoded while the person spoke (streaming). `second_chance`: a rejected command
+    is dictated and read again (`audio.recognize.interpret`).
     """
     from audio.files import save_wav
     from audio.stt import Mode
 
     mode: Mode = dialog.expect
     if heard is None:
-        heard = hear_file_audio(engine, app.matcher, audio, mode)
+        heard = hear_file_audio(engine, app.matcher, audio, mode, second_chance)
     clip: Path | None = None
     if mode is Mode.DICTATION or (heard.intent.intent == "log_gratitude" and heard.intent.slots.get("text")):
         clip = save_wav(audio, clip_path(app))

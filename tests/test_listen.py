@@ -161,3 +161,22 @@ def test_commands_in_a_noisy_room(tmp_path: Path, say: Callable[..., AudioChunk]
     lines, code, err = listen(tmp_path, raw, len(commands))
     assert [x["intent"] for x in lines] == ["conversation_starter", "stop", "review_gratitude", "next"], err
     assert code == 0, err
+
+
+_UNTEMPLATED = "we're having dinner, give us something to talk about"
+"""A request no template holds: the grammar rejects it, its second chance (dictated, read again) understands it."""
+
+
+def test_always_on_gives_rejected_speech_no_second_chance(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
+    clips = [say(_UNTEMPLATED), say("give me a date night idea")]
+    lines, _code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 1)
+    assert [x["intent"] for x in lines] == ["date_idea"], err  # unaddressed speech is the room talking
+
+
+def test_after_the_wake_word_rejected_speech_gets_its_second_chance(
+    tmp_path: Path, say: Callable[..., AudioChunk]
+) -> None:
+    clips = [say("alexa"), say(_UNTEMPLATED)]
+    lines, _code, err = listen(tmp_path, mic_file(tmp_path / "mic.raw", clips), 1, "--wake-word", "alexa")
+    assert [x["intent"] for x in lines] == ["conversation_starter"], err
+    assert "dinner" in lines[0]["transcript"]

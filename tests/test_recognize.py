@@ -93,6 +93,61 @@ def test_dictation_pass_supplies_missing_gratitude_text(
     assert "dinner" in str(heard.intent.slots.get("text", ""))
 
 
+def test_a_phrasing_no_template_holds_is_understood_on_its_second_chance(
+    sphinx: PocketSphinxEngine, intent_matcher: Matcher, say: Callable[..., AudioChunk]
+) -> None:
+    text = "we're having dinner, give us something to talk about"
+    assert intent_matcher.match(text).confidence < 1.0  # no template holds it: the grammar cannot hear it
+    audio = say(text)
+    assert sphinx.transcribe(audio, Mode.COMMAND).text == ""
+    heard = recognize_utterance(sphinx, intent_matcher, audio, Mode.COMMAND)
+    assert heard.second_chance
+    assert heard.intent.intent == "conversation_starter"
+    assert "dinner" in heard.transcript.text  # what was heard, for `hear --json`
+    assert 0.0 < heard.intent.confidence < 1.0
+    without = recognize_utterance(sphinx, intent_matcher, audio, Mode.COMMAND, second_chance=False)
+    assert (without.intent.intent, without.second_chance) == ("none", False)
+
+
+@pytest.mark.parametrize("text", ["i have a date with the dentist tomorrow", "what's the best pizza place"])
+def test_speech_for_no_command_stays_none_on_its_second_chance(
+    sphinx: PocketSphinxEngine, intent_matcher: Matcher, say: Callable[..., AudioChunk], text: str
+) -> None:
+    audio = say(text)
+    assert text in sphinx.transcribe(audio, Mode.DICTATION).text  # heard word for word, and still no command
+    heard = recognize_utterance(sphinx, intent_matcher, audio, Mode.COMMAND)
+    assert (heard.intent.intent, heard.intent.confidence, heard.second_chance) == ("none", 0.0, False)
+
+
+class _RejectsCommands:
+    """A real engine whose grammar rejects everything (dictation is untouched)."""
+
+    name = "rejects-commands"
+
+    def __init__(self, inner: PocketSphinxEngine) -> None:
+        self.inner = inner
+
+    def start(self, mode: Mode) -> object:
+        return self.inner.start(mode)
+
+    def transcribe(self, audio: AudioChunk, mode: Mode) -> Transcript:
+        if mode is Mode.COMMAND:
+            return Transcript("", 0.0, mode)
+        return self.inner.transcribe(audio, mode)
+
+
+def test_a_second_chance_never_answers_yes_or_no(
+    sphinx: PocketSphinxEngine, intent_matcher: Matcher, say: Callable[..., AudioChunk]
+) -> None:
+    engine = _RejectsCommands(sphinx)
+    said_yes = say("yes please")
+    assert intent_matcher.match(sphinx.transcribe(said_yes, Mode.DICTATION).text).intent == "yes"
+    heard = recognize_utterance(engine, intent_matcher, said_yes, Mode.COMMAND)  # type: ignore[arg-type]
+    assert heard.intent.intent == "none"  # "delete ...? yes or no" is answered only by the grammar
+    said_stop = recognize_utterance(engine, intent_matcher, say("please stop now"), Mode.COMMAND)  # type: ignore[arg-type]
+    assert (said_stop.intent.intent, said_stop.second_chance) == ("stop", True)
+
+
 def test_registry_names() -> None:
     assert engine_names() == ["pocketsphinx", "vosk", "auto"]
     assert EngineName("auto") is EngineName.AUTO

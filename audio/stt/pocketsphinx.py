@@ -143,6 +143,10 @@ class PocketSphinxSettings:
     max_variants: int = 1
     """Pronunciations per grammar arc (the dictionary's first, then its alternatives); each is one more arc,
     which costs load time, memory and search time."""
+    dictation_max_hmms: int = 5000
+    """Most HMMs kept active per frame by the dictation decoder (PocketSphinx's default is 30000). On 60 spoken
+    gratitude sentences (Piper, clean and pink noise at 10 dB) 5000 gave the same word error as the default (14.8%
+    and 40.9%) for 38% less CPU; 3000 cost a point of word error in noise."""
     retry_ms: float = 4000.0
     """A streamed command rejected at the end of an utterance up to this long is decoded once more, whole, with the
     utterance's own cepstral mean (0: never). A streamed pass decodes with the running mean of the voices before
@@ -292,17 +296,18 @@ class PocketSphinxEngine:
         if self._dictation is None:
             started = time.perf_counter()
             lm = _model_file(self.model_dir, "en-us.lm.bin")
+            options: dict[str, Any] = {"lm": lm, "maxhmmpf": self.settings.dictation_max_hmms}
             dictionary = _language_model_dictionary(self.model_dir, lm, self.cache_dir)
             decoder = None
             if dictionary is not None:
                 with contextlib.suppress(ModelError):
-                    decoder = _decoder(self.model_dir, dictionary=dictionary, lm=lm)
+                    decoder = _decoder(self.model_dir, dictionary=dictionary, **options)
                 if decoder is None or not all(map(decoder.lookup_word, _EVERYDAY)):
                     _LOGGER.debug("The cut dictionary %s is damaged; using the full one", dictionary)
                     with contextlib.suppress(OSError):
                         Path(dictionary).unlink()
                     decoder = None
-            self._dictation = decoder or _decoder(self.model_dir, lm=lm)
+            self._dictation = decoder or _decoder(self.model_dir, **options)
             _LOGGER.debug("Loaded the PocketSphinx dictation decoder in %.2f s", time.perf_counter() - started)
         return self._dictation
 
