@@ -41,7 +41,7 @@ def hear(app: App, files: tuple[Path, ...], as_json: bool, engine: str | None, v
     for path in files:
         try:
             audio = load_recording(app, path, app.settings.max_utterance_s * 2)
-            heard = hear_file_audio(stt, app.matcher, audio, Mode.COMMAND)
+            heard = hear_file_audio(stt, app.matcher, audio, Mode.COMMAND, app.settings.second_chance)
         except RekindleError as exc:
             failed += 1
             if as_json:
@@ -103,7 +103,7 @@ def converse(
     for number, path in enumerate(files, 1):
         try:
             audio = load_recording(app, path, app.settings.max_utterance_s * 4)
-            voice_turn = spoken_turn(app, stt, dialog, audio)
+            voice_turn = spoken_turn(app, stt, dialog, audio, second_chance=app.settings.second_chance)
         except RekindleError as exc:
             failed += 1
             if as_json:

@@ -45,6 +45,9 @@ class Settings:
     """Seconds after which an utterance is cut."""
     noise_suppression: str = "auto"
     """Suppress steady noise before recognition: auto (only when the room is noisy), on, off."""
+    second_chance: bool = True
+    """Dictate a command the grammar rejected and read it again (`listen`: only after the wake word, Enter or a
+    follow-up question); false keeps every reply instant on a slow machine."""
     seed: int | None = None
     """Random seed for picking reply variants (for reproducible sessions); none means random."""
 

@@ -209,8 +209,9 @@ class Listener:
         # A rejected command is dictated and read again only when someone addressed us (wake word, Enter, a
         # follow-up): always-on, most rejected speech is the room talking, and reading it again costs CPU and
         # invites false accepts.
-        heard = self._heard(utterance, second_chance=woken)
-        voice_turn = spoken_turn(self.app, self.engine, self.dialog, utterance, heard=heard, second_chance=woken)
+        again = woken and self.app.settings.second_chance
+        heard = self._heard(utterance, second_chance=again)
+        voice_turn = spoken_turn(self.app, self.engine, self.dialog, utterance, heard=heard, second_chance=again)
         self._calibrated = True
         turn = voice_turn.turn
         if not woken and turn.intent.intent == "none" and not voice_turn.transcript:

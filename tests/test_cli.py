@@ -431,3 +431,17 @@ def test_data_directory_and_journal_are_private(tmp_path: Path) -> None:
     assert mode(data) == 0o700
     assert mode(data / "journal.db") == 0o600
     assert [p.name for p in data.iterdir() if mode(p) != 0o600] == []
+
+
+def test_hear_gives_a_rejected_command_its_second_chance_unless_turned_off(
+    tmp_path: Path, say: Callable[..., Any]
+) -> None:
+    from audio.files import save_wav
+
+    wav = save_wav(say("we're having dinner, give us something to talk about"), tmp_path / "untemplated.wav")
+    heard = json_lines(rekindle("hear", "--json", wav, data_dir=tmp_path / "data").stdout)
+    assert [(x["intent"], "dinner" in x["transcript"]) for x in heard] == [("conversation_starter", True)]
+    settings = tmp_path / "config.toml"
+    settings.write_text("second_chance = false\n")
+    off = rekindle("--config", settings, "hear", "--json", wav, data_dir=tmp_path / "data")
+    assert [(x["intent"], x["transcript"]) for x in json_lines(off.stdout)] == [("none", "")], off.stderr

@@ -111,10 +111,11 @@ def test_every_setting_in_one_file(tmp_path: Path) -> None:
         trailing_silence_ms = 700
         max_utterance_s = 12.5
         noise_suppression = "off"
+        second_chance = false
         seed = 1
     """
     assert load_settings(config(tmp_path, text)) == Settings(
-        300.0, "vosk", "~/models/vosk", "en-gb", 180, True, "okay_nabu", 700, 12.5, "off", 1
+        300.0, "vosk", "~/models/vosk", "en-gb", 180, True, "okay_nabu", 700, 12.5, "off", second_chance=False, seed=1
     )
 
 
