@@ -64,6 +64,15 @@ COMMANDS = (
 )
 """A dozen commands: short words, long phrases, slots, and a one-breath gratitude (wildcard + dictation pass)."""
 
+REJECTED = (
+    Command("we're having dinner, give us something to talk about", "conversation_starter"),
+    Command("how can we keep our relationship strong", "strategy_advice"),
+    Command("i have something to add to my journal", "log_gratitude"),
+    Command("tell me about the weather tomorrow", "none"),
+    Command("i'm so tired today", "none"),
+)
+"""Requests no template holds and lines for no command: the grammar rejects them, the second chance reads them."""
+
 DICTATION = (
     "my partner made me breakfast this morning",
     "we had a long walk by the river after work",

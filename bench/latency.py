@@ -15,7 +15,8 @@ by a pause inside them; (b) endpoint -> intent ready, decoding after the endpoin
 non-streaming loop does) against decoding while the audio arrives ("streaming"), in the same run; the loop's
 work per 30 ms chunk; (c) endpoint -> first reply sample through `Listener.process` (whatever
 assistant/listen.py does now), split into recognition, dialog, synthesis and player start; (d) real-time
-factors (CPU seconds per second of audio) of command and dictation decoding and of the voice activity detector.
+factors (CPU seconds per second of audio) of command and dictation decoding and of the voice activity detector;
+(e) endpoint -> intent for speech the grammar rejects, with and without the second chance (audio/recognize.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from common import (
     COMMANDS,
     DICTATION,
     QUICK_VOICES,
+    REJECTED,
     VOICES,
     Clip,
     Voice,
@@ -135,7 +137,9 @@ class Decoded:
     """Wall milliseconds of the loop's work per chunk while speech was under way (VAD + endpointer + feed)."""
 
 
-def decode_clip(engine: Any, matcher: Any, endpointer: Any, c: Clip, expected: str, streaming: bool) -> Decoded:
+def decode_clip(
+    engine: Any, matcher: Any, endpointer: Any, c: Clip, expected: str, streaming: bool, second_chance: bool = True
+) -> Decoded:
     """Feed one clip chunk by chunk; at SpeechEnded finish (streaming) or decode the whole utterance (batch)."""
     from audio.endpoint import SpeechAudio, SpeechEnded, SpeechStarted
     from audio.recognize import interpret, recognize_utterance
@@ -159,10 +163,12 @@ def decode_clip(engine: Any, matcher: Any, endpointer: Any, c: Clip, expected: s
             elif isinstance(event, SpeechEnded):
                 cpu = time.process_time()
                 if stream is not None:
-                    heard = interpret(stream.finish(), matcher, engine, event.utterance, after_endpointer)
+                    heard = interpret(
+                        stream.finish(), matcher, engine, event.utterance, after_endpointer, second_chance
+                    )
                     stream = None
                 else:
-                    heard = recognize_utterance(engine, matcher, event.utterance, Mode.COMMAND)
+                    heard = recognize_utterance(engine, matcher, event.utterance, Mode.COMMAND, second_chance)
                 done = time.perf_counter()
                 result.decode_cpu_s += time.process_time() - cpu
                 if not result.intent:  # the first utterance is the command; a later one would be a split
@@ -487,6 +493,26 @@ def main() -> None:
     if args.show:
         print("\n".join(f"  {h}" for h in heard))
     print()
+
+    # (e)
+    print("## (e) Rejected speech: endpoint -> intent with and without the second chance (streaming)\n")
+    from audio.endpoint import Endpointer, EndpointSettings
+
+    rejected = [(clip(synth, c.text, v, seed=n), c.intent) for v in voices for n, c in enumerate(REJECTED)]
+    endpointer = Endpointer(EndpointSettings(trailing_silence_ms=trailing))
+    erows = []
+    for again in (False, True):
+        done = [decode_clip(engine, matcher, endpointer, c, want, True, again) for c, want in rejected]
+        right = sum(d.intent == want for d, (_, want) in zip(done, rejected, strict=True))
+        ms = [d.to_intent_ms for d in done]
+        erows.append(["on" if again else "off", f"{right}/{len(done)}", median(ms), p90(ms), max(ms)])
+        if args.show:
+            print("\n".join(f"  {d.label}: {d.intent} ({d.to_intent_ms:.0f} ms)" for d in done))
+    print(table(["second chance", "intent right", "median ms", "p90 ms", "max ms"], erows))
+    print(
+        f"\n{len(REJECTED)} lines x {len(voices)} voices: requests no template holds and lines for no command. "
+        "The dictation model was loaded by (d).\n"
+    )
 
     # summary
     stream_ms = [r.to_intent_ms for r in runs["streaming"]]
