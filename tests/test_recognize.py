@@ -66,13 +66,15 @@ def test_interpret_typed_like_transcript(intent_matcher: Matcher) -> None:
     assert (heard.intent.intent, heard.intent.slots) == ("conversation_starter", {"depth": "deep"})
 
 
-class _PrefixOnly:
-    """A real engine whose command transcripts keep only "i'm grateful" (as a word-limited grammar might)."""
+class _CommandsRewritten:
+    """A real engine whose command transcripts are rewritten (dictation is untouched): "keep the first two words"
+    stands for a word-limited grammar that keeps only "i'm grateful", "nothing" for a grammar that rejects all."""
 
-    name = "prefix-only"
+    name = "commands-rewritten"
 
-    def __init__(self, inner: PocketSphinxEngine) -> None:
+    def __init__(self, inner: PocketSphinxEngine, rewrite: Callable[[str], str]) -> None:
         self.inner = inner
+        self.rewrite = rewrite
 
     def start(self, mode: Mode) -> object:
         return self.inner.start(mode)
@@ -80,7 +82,8 @@ class _PrefixOnly:
     def transcribe(self, audio: AudioChunk, mode: Mode) -> Transcript:
         heard = self.inner.transcribe(audio, mode)
         if mode is Mode.COMMAND:
-            return Transcript(" ".join(heard.text.split()[:2]), 1.0, mode)
+            text = self.rewrite(heard.text)
+            return Transcript(text, 1.0 if text else 0.0, mode)
         return heard
 
 
@@ -88,7 +91,9 @@ def test_dictation_pass_supplies_missing_gratitude_text(
     sphinx: PocketSphinxEngine, intent_matcher: Matcher, say: Callable[..., AudioChunk]
 ) -> None:
     audio = say("i'm grateful that sam cooked dinner for me tonight")
-    heard = recognize_utterance(_PrefixOnly(sphinx), intent_matcher, audio, Mode.COMMAND)  # type: ignore[arg-type]
+    heard = recognize_utterance(
+        _CommandsRewritten(sphinx, lambda t: " ".join(t.split()[:2])), intent_matcher, audio, Mode.COMMAND
+    )  # type: ignore[arg-type]
     assert heard.intent.intent == "log_gratitude"
     assert "dinner" in str(heard.intent.slots.get("text", ""))
 
@@ -119,27 +124,10 @@ def test_speech_for_no_command_stays_none_on_its_second_chance(
     assert (heard.intent.intent, heard.intent.confidence, heard.second_chance) == ("none", 0.0, False)
 
 
-class _RejectsCommands:
-    """A real engine whose grammar rejects everything (dictation is untouched)."""
-
-    name = "rejects-commands"
-
-    def __init__(self, inner: PocketSphinxEngine) -> None:
-        self.inner = inner
-
-    def start(self, mode: Mode) -> object:
-        return self.inner.start(mode)
-
-    def transcribe(self, audio: AudioChunk, mode: Mode) -> Transcript:
-        if mode is Mode.COMMAND:
-            return Transcript("", 0.0, mode)
-        return self.inner.transcribe(audio, mode)
-
-
 def test_a_second_chance_never_answers_yes_or_no(
     sphinx: PocketSphinxEngine, intent_matcher: Matcher, say: Callable[..., AudioChunk]
 ) -> None:
-    engine = _RejectsCommands(sphinx)
+    engine = _CommandsRewritten(sphinx, lambda _: "")
     said_yes = say("yes please")
     assert intent_matcher.match(sphinx.transcribe(said_yes, Mode.DICTATION).text).intent == "yes"
     heard = recognize_utterance(engine, intent_matcher, said_yes, Mode.COMMAND)  # type: ignore[arg-type]
