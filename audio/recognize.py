@@ -5,9 +5,9 @@ gets a second chance when the caller allows one: the same audio is decoded once 
 and the matcher (templates, then its keyword fallback) reads that. The command grammar holds only what the
 templates hold, so a phrasing nobody wrote a template for ("i have trouble opening up") can only be understood
 this way. Otherwise, or when the matcher finds nothing there either, it is intent `none` with confidence 0.
-A gratitude said in one breath ("i'm grateful that sam cooked
-dinner") needs free text: PocketSphinx fills it in itself; for an engine whose command transcript leaves
-the text slot empty, a dictation pass over the same audio supplies it.
+A gratitude said in one breath ("i'm grateful that sam cooked dinner") needs free text: PocketSphinx fills it in
+itself; for an engine whose command transcript leaves the text slot empty, a dictation pass over the same audio
+supplies it.
 DICTATION mode: the open-vocabulary transcript (the matcher still runs, so "cancel" can be caught).
 """
 
