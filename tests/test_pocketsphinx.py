@@ -313,6 +313,14 @@ def test_speed_settings_reach_both_command_decoders() -> None:
     assert (phones.config["ds"], phones.config["topn"]) == (2, 2)  # the word-fit yardstick scores the same frames
 
 
+@pytest.mark.parametrize("flat_pass", [False, True])
+def test_dictation_settings_reach_the_dictation_decoder(flat_pass: bool) -> None:
+    engine = PocketSphinxEngine(settings=PocketSphinxSettings(dictation_max_hmms=4000, dictation_flat_pass=flat_pass))
+    engine.load(Mode.DICTATION)
+    dictation = engine._dictation_decoder()
+    assert (dictation.config["maxhmmpf"], dictation.config["fwdflat"]) == (4000, flat_pass)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_settle_can_hand_freed_heap_back_on_linux(sphinx: PocketSphinxEngine) -> None:
     # Without malloc_trim, a long listen session's RSS crept up (bench/soak.py: +5.4 MB after the 20% mark,
