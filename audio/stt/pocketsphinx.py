@@ -152,8 +152,8 @@ class PocketSphinxSettings:
     sentences (Piper, clean and pink noise at 10 dB), the dictation took 27% and 30% less CPU for word error
     14.0% -> 15.7% clean and 43.4% -> 42.2% in noise, but on the dev half of the natural phrasings (Piper, 2026-11-27)
     the second chance then understood 11 fewer of 861 commands in noise and 4 fewer clean, and gratitude text word
-    error rose from 28% to 32%: kept on; off is for a machine too slow for it. Narrowing its beams instead cost 10
-    points of word error."""
+    error rose from 28% to 32%, so it stays on (`bench/spoken_intents.py --set dictation_flat_pass=false` measures
+    it off). Narrowing its beams instead cost 10 points of word error."""
     retry_ms: float = 4000.0
     """A streamed command rejected at the end of an utterance up to this long is decoded once more, whole, with the
     utterance's own cepstral mean (0: never). A streamed pass decodes with the running mean of the voices before
