@@ -11,8 +11,9 @@ import click
 from assistant.app import App
 from assistant.cli import emit, positive_seconds, voice_first
 from assistant.errors import RekindleError
+from audio.stt.registry import engine_names
 
-ENGINE_CHOICE = click.Choice(["auto", "pocketsphinx", "vosk"])
+ENGINE_CHOICE = click.Choice(engine_names())
 _engine_option = click.option("--engine", type=ENGINE_CHOICE, help="Speech-to-text engine (default: auto).")
 _vosk_option = click.option(
     "--vosk-model",
@@ -40,7 +41,7 @@ def hear(app: App, files: tuple[Path, ...], as_json: bool, engine: str | None, v
     failed = 0
     for path in files:
         try:
-            audio = load_recording(app, path, app.settings.max_utterance_s * 2)
+            audio = load_recording(app, path, app.settings.max_utterance_s * 2, stt)
             heard = hear_file_audio(stt, app.matcher, audio, Mode.COMMAND, app.settings.second_chance)
         except RekindleError as exc:
             failed += 1
@@ -102,7 +103,7 @@ def converse(
     failed = 0
     for number, path in enumerate(files, 1):
         try:
-            audio = load_recording(app, path, app.settings.max_utterance_s * 4)
+            audio = load_recording(app, path, app.settings.max_utterance_s * 4, stt)
             voice_turn = spoken_turn(app, stt, dialog, audio, second_chance=app.settings.second_chance)
         except RekindleError as exc:
             failed += 1
@@ -272,7 +273,7 @@ def retranscribe(app: App, engine: str | None, vosk_model: Path | None) -> None:
             missing += 1
             click.echo(f"rekindle: warning: entry {entry.id}: clip {clip} is missing; kept its text", err=True)
             continue
-        text = stt.transcribe(load_recording(app, clip, 600), Mode.DICTATION).text.strip()
+        text = stt.transcribe(load_recording(app, clip, 600, stt), Mode.DICTATION).text.strip()
         if text and text != entry.text:
             app.journal.update_text(entry.id, text)
             changed += 1

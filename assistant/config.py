@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
+from audio.stt.registry import engine_names
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-ENGINES = ("auto", "pocketsphinx", "vosk")
+ENGINES = tuple(engine_names())
 WAKE_WORDS = ("okay_nabu", "hey_jarvis", "hey_mycroft", "alexa")
 NOISE_SUPPRESSION = ("auto", "on", "off")
 

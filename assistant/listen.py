@@ -61,7 +61,8 @@ class Listener:
         )
         from audio.denoise import Denoise, LiveDenoiser
 
-        self.denoiser = LiveDenoiser(Denoise(settings.noise_suppression))
+        raw = getattr(engine, "raw_audio", False)  # an engine that denoises its own copy, or needs none
+        self.denoiser = LiveDenoiser(Denoise.OFF if raw else Denoise(settings.noise_suppression))
         """Steady-noise suppression for the recogniser (the wake word hears the raw audio it was trained on)."""
         self.wake: Any = None
         if settings.wake_word:

@@ -31,15 +31,25 @@ def open_engine(app: App, name: str | None, vosk_model: Path | None = None) -> S
     model = find_vosk_model(explicit, app.data.root)
     if wanted == "vosk" and model is None:
         raise SpeechError("no Vosk model found; run `rekindle models download vosk-small-en` or pass --vosk-model PATH")
-    return create_engine(wanted, matcher=app.matcher, vosk_model=model, cache_dir=default_cache_dir())
+    return create_engine(
+        wanted,
+        matcher=app.matcher,
+        vosk_model=model,
+        cache_dir=default_cache_dir(),
+        noise=app.settings.noise_suppression,
+    )
 
 
-def load_recording(app: App, path: Path, max_seconds: float) -> AudioChunk:
-    """A recording as 16 kHz mono, with steady noise suppressed when the `noise_suppression` setting says so."""
+def load_recording(app: App, path: Path, max_seconds: float, engine: object = None) -> AudioChunk:
+    """A recording as 16 kHz mono, with steady noise suppressed when the `noise_suppression` setting says so
+    (not for an engine that wants the audio as recorded: `raw_audio`)."""
     from audio.denoise import Denoise, denoise
     from audio.files import load_audio
 
-    return denoise(load_audio(path, max_seconds), Denoise(app.settings.noise_suppression))
+    audio = load_audio(path, max_seconds)
+    if getattr(engine, "raw_audio", False):
+        return audio
+    return denoise(audio, Denoise(app.settings.noise_suppression))
 
 
 def hear_file_audio(

@@ -84,13 +84,26 @@ def load_phrases(path: Path = PHRASES) -> list[Phrase]:
 _STATE: dict[str, Any] = {}
 
 
-def _init(settings: dict[str, Any], noise_suppression: str, second_chance: bool) -> None:
+def _engine_cache() -> Path:
+    """Where engines keep what they build once (PocketSphinx's dictation dictionary, Moonshine's prepared model)."""
+    from assistant.paths import default_cache_dir
+
+    return default_cache_dir()
+
+
+def _init(settings: dict[str, Any], noise_suppression: str, second_chance: bool, engine_name: str) -> None:
     from audio.denoise import Denoise
-    from audio.stt.pocketsphinx import PocketSphinxEngine, PocketSphinxSettings
+    from audio.stt.pocketsphinx import PocketSphinxSettings
+    from audio.stt.registry import create_engine
     from intents.matcher import Matcher
 
     matcher = Matcher()
-    engine = PocketSphinxEngine(matcher=matcher, settings=PocketSphinxSettings(**settings))
+    options: dict[str, Any] = {}
+    if engine_name in ("pocketsphinx", "hybrid"):
+        options["settings"] = PocketSphinxSettings(**settings)
+    if engine_name == "hybrid":
+        options["noise"] = noise_suppression
+    engine: Any = create_engine(engine_name, matcher=matcher, cache_dir=_engine_cache(), **options)
     engine.load()
     if second_chance:
         from audio.stt import Mode
@@ -113,7 +126,8 @@ def _run(job: tuple[Phrase, Voice, Condition]) -> dict[str, Any]:
     phrase, voice, condition = job
     audio = _STATE["synth"].utterance(phrase.text, voice, condition)
     cpu = time.process_time()
-    audio = denoise(audio, _STATE["denoise"])  # as `rekindle hear` does
+    if not getattr(_STATE["engine"], "raw_audio", False):
+        audio = denoise(audio, _STATE["denoise"])  # as `rekindle hear` does
     heard = recognize_utterance(_STATE["engine"], _STATE["matcher"], audio, Mode.COMMAND, _STATE["second_chance"])
     cpu = time.process_time() - cpu
     got = heard.intent
@@ -133,6 +147,7 @@ def _run(job: tuple[Phrase, Voice, Condition]) -> dict[str, Any]:
         "family": voice.engine,
         "condition": condition.name,
         "heard": heard.transcript.text,
+        "heard_confidence": round(heard.transcript.confidence, 3),
         "got": got.intent,
         "slots": got.slots,
         "correct": correct,
@@ -250,6 +265,12 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write every result to this JSON-lines file")
     parser.add_argument(
+        "--engine",
+        choices=("pocketsphinx", "moonshine", "hybrid"),
+        default="pocketsphinx",
+        help="recogniser (default pocketsphinx)",
+    )
+    parser.add_argument(
         "--phrases",
         type=Path,
         default=PHRASES,
@@ -288,14 +309,17 @@ def main() -> None:
     print(f"{len(jobs)} clips: {len(phrases)} phrases ({split}) x {len(voices)} voices x {len(conditions)} conditions")
     started = time.perf_counter()
     with ProcessPoolExecutor(
-        args.jobs, initializer=_init, initargs=(settings, args.noise_suppression, not args.no_second_chance)
+        args.jobs,
+        initializer=_init,
+        initargs=(settings, args.noise_suppression, not args.no_second_chance, args.engine),
     ) as pool:
         results = list(pool.map(_run, jobs, chunksize=4))
     if args.json:
         args.json.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
     print(f"machine: {machine()}")
     print(
-        f"noise suppression: {args.noise_suppression}; second chance: {'off' if args.no_second_chance else 'on'}; "
+        f"engine: {args.engine}; noise suppression: {args.noise_suppression}; "
+        f"second chance: {'off' if args.no_second_chance else 'on'}; "
         f"settings: {settings or 'defaults'}; wall time {time.perf_counter() - started:.0f} s"
     )
     for line in summarise(results):

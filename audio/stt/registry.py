@@ -27,6 +27,10 @@ class EngineName(str, enum.Enum):
     """Embedded, always available: grammar decoding for commands, open vocabulary for dictation."""
     VOSK = "vosk"
     """Kaldi-based; needs a downloaded model folder."""
+    MOONSHINE = "moonshine"
+    """A small neural recogniser (the model inside the moonshine-cpp wheel) on ONNX Runtime; no grammar."""
+    HYBRID = "hybrid"
+    """PocketSphinx's grammar and Moonshine's transcript, cross-checked (audio/stt/hybrid.py)."""
     AUTO = "auto"
     """Vosk when a model folder is given or named by $REKINDLE_VOSK_MODEL, else PocketSphinx."""
 
@@ -41,12 +45,14 @@ def create_engine(
     matcher: Matcher | None = None,
     vosk_model: Path | None = None,
     cache_dir: Path | None = None,
+    noise: str = "auto",
     **options: Any,
 ) -> SpeechToText:
     """Create (but do not yet load) the engine `name`; its grammar comes from the matcher's templates.
 
     `options` go to the engine's constructor (for PocketSphinx: `settings`, `model_dir`, `grammar`);
-    `cache_dir` keeps PocketSphinx's compiled grammar between runs.
+    `cache_dir` keeps PocketSphinx's compiled grammar between runs (and Moonshine's prepared model); `noise` is
+    the noise suppression setting, for an engine that applies it itself (hybrid).
     """
     try:
         wanted = EngineName(str(getattr(name, "value", name)).lower())
@@ -66,6 +72,20 @@ def create_engine(
         if phrases is None:
             phrases = sorted(_grammar_words(matcher))
         return VoskEngine(Path(vosk_model), phrases, **options)
+    if wanted is EngineName.MOONSHINE:
+        from audio.stt.moonshine import MoonshineEngine
+
+        return MoonshineEngine(cache_dir=cache_dir)
+    if wanted is EngineName.HYBRID:
+        from audio.denoise import Denoise
+        from audio.stt.hybrid import HybridEngine
+        from audio.stt.moonshine import MoonshineEngine
+        from audio.stt.pocketsphinx import PocketSphinxEngine
+        from intents.matcher import Matcher
+
+        matcher = matcher or Matcher()
+        grammar = PocketSphinxEngine(matcher=matcher, cache_dir=cache_dir, **options)
+        return HybridEngine(grammar, MoonshineEngine(cache_dir=cache_dir), matcher, Denoise(noise))
     from audio.stt.pocketsphinx import PocketSphinxEngine
 
     return PocketSphinxEngine(matcher=matcher, cache_dir=cache_dir, **options)
