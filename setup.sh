@@ -32,4 +32,9 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".$extras"
+# Moonshine's model (x86-64 only) is rebuilt for onnxruntime once, here, not at the first spoken command.
+if .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("moonshine_cpp") is None)'; then
+  .venv/bin/python -c 'from audio.stt.moonshine import prepared_model; print("Moonshine model ready in", prepared_model(None))' \
+    || echo "Moonshine's model could not be prepared; the pocketsphinx engine still works." >&2
+fi
 echo "Rekindle is installed in $(pwd)/.venv  (run: .venv/bin/rekindle --help)"

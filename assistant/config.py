@@ -29,7 +29,8 @@ class Settings:
     date_night_interval: float = 480.0
     """Seconds between date-night prompts (default 8 minutes)."""
     engine: str = "auto"
-    """Speech-to-text engine: auto (vosk when a model is present, else pocketsphinx), pocketsphinx, vosk."""
+    """Speech-to-text engine: auto (vosk when a model is present, else hybrid where Moonshine is installed, else
+    pocketsphinx), pocketsphinx, vosk, moonshine, hybrid."""
     vosk_model: str = ""
     """Path of a Vosk model directory; empty means $REKINDLE_VOSK_MODEL or the data directory."""
     voice: str = ""

@@ -48,6 +48,7 @@ def run_checks(data_dir: Path, vosk_model: Path | None) -> list[Check]:
         ("text to speech", check_voice),
         ("speech model (pocketsphinx)", check_pocketsphinx),
         ("speech model (vosk)", lambda: check_vosk(vosk_model)),
+        ("speech model (moonshine)", check_moonshine),
         ("data directory", lambda: check_data_dir(data_dir)),
     ]
     results = []
@@ -155,6 +156,33 @@ def check_pocketsphinx() -> Check:
             "pip install --force-reinstall pocketsphinx",
         )
     return Check(name, True, f"en-US model at {root}")
+
+
+def check_moonshine() -> Check:
+    """Moonshine's model (moonshine-cpp, x86-64 only; optional) and whether it is prepared for onnxruntime."""
+    name = "speech model (moonshine)"
+    from audio.stt.registry import moonshine_available
+
+    if not moonshine_available():
+        return Check(name, True, "not installed (optional; x86-64 only)", "pip install moonshine-cpp onnxruntime onnx")
+    from assistant.errors import SpeechError
+    from assistant.paths import default_cache_dir
+    from audio.stt.moonshine import prepared_folder, source_folder
+
+    try:
+        source = source_folder()
+    except SpeechError as err:
+        return Check(name, False, str(err), "pip install --force-reinstall moonshine-cpp")
+    prepared = prepared_folder(default_cache_dir(), source)
+    if prepared is None:
+        return Check(
+            name, False, f"model in {source} not found or unreadable", "pip install --force-reinstall moonshine-cpp"
+        )
+    if not prepared.is_dir():
+        return Check(
+            name, True, f"model in {source}; not prepared yet (about 40 s on first use)", "run ./setup.sh again"
+        )
+    return Check(name, True, f"prepared at {prepared}")
 
 
 def check_vosk(model: Path | None) -> Check:

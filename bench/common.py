@@ -257,14 +257,16 @@ def mic_chunks(audio: AudioChunk, chunk_ms: int = 30, start_ms: int = 0) -> list
 
 
 # -- the engine and the virtual sound card --------------------------------------------------------------------
-def load_engine(matcher: Matcher | None = None) -> tuple[Any, Matcher, float]:
-    """The default engine (PocketSphinx) with both decoders loaded; returns (engine, matcher, load seconds)."""
-    from audio.stt.pocketsphinx import PocketSphinxEngine
+def load_engine(matcher: Matcher | None = None, name: str = "auto") -> tuple[Any, Matcher, float]:
+    """The engine `name` (auto: the default, as `rekindle listen` picks it) loaded for commands; returns
+    (engine, matcher, load seconds)."""
+    from assistant.paths import default_cache_dir
+    from audio.stt.registry import create_engine
     from intents.matcher import Matcher
 
     started = time.perf_counter()
     matcher = matcher or Matcher()
-    engine = PocketSphinxEngine(matcher=matcher)
+    engine: Any = create_engine(name, matcher=matcher, cache_dir=default_cache_dir())
     engine.load()
     return engine, matcher, time.perf_counter() - started
 

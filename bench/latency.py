@@ -353,6 +353,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="6 commands x 2 voices, default reply voice only")
     parser.add_argument("--no-piper-reply", action="store_true", help="skip the Piper reply voice in (c)")
     parser.add_argument("--show", action="store_true", help="list every utterance with its figures")
+    parser.add_argument("--engine", default="auto", help="recogniser: auto (the default engine), pocketsphinx, hybrid")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="rekindle-latency-"))
@@ -374,7 +375,8 @@ def main() -> None:
     print(f"{len(clips)} utterances ({len(commands)} commands x {len(voices)} voices, {speech_s:.0f} s of speech), ")
     print(f"{CHUNK_MS} ms chunks, default trailing silence {trailing} ms.\n")
 
-    engine, matcher, load_s = load_engine()
+    engine, matcher, load_s = load_engine(name=args.engine)
+    print(f"engine: {args.engine} -> {engine.name}")
     print(f"Engine load (matcher + grammar + both decoders): {load_s:.2f} s\n")
 
     # (a)

@@ -292,7 +292,10 @@ CONFIGS: dict[str, tuple[bytes | None, list[str]]] = {
     ),
     "wrong-type": (b"speech_rate = 'fast'\n", ["setting 'speech_rate' must be int, not 'fast'"]),
     "wrong-type-bool": (b"mute = 'yes'\n", ["setting 'mute' must be bool, not 'yes'"]),
-    "unknown-engine": (b"engine = 'whisper'\n", ["unknown engine 'whisper'; use one of: auto, pocketsphinx, vosk"]),
+    "unknown-engine": (
+        b"engine = 'whisper'\n",
+        ["unknown engine 'whisper'; use one of: pocketsphinx, vosk, moonshine, hybrid, auto"],
+    ),
     "unknown-wake-word": (b"wake_word = 'hey_rekindle'\n", ["unknown wake_word 'hey_rekindle'; use one of: okay_nabu"]),
     "out-of-range": (b"speech_rate = 20\n", ["speech_rate must be between 80 and 400 words per minute, not 20"]),
     "nan": (b"date_night_interval = nan\n", ["date_night_interval must be a positive number of seconds, not nan"]),

@@ -214,7 +214,7 @@ def test_wrong_type_names_setting_and_type(tmp_path: Path, line: str, field: str
         ("max_utterance_s = 0.5", "max_utterance_s must be between 1 and 120"),
         ("max_utterance_s = 121", "max_utterance_s must be between 1 and 120"),
         ("max_utterance_s = nan", "max_utterance_s must be between 1 and 120"),
-        ("engine = 'whisper'", "unknown engine 'whisper'; use one of: auto, pocketsphinx, vosk"),
+        ("engine = 'whisper'", "unknown engine 'whisper'; use one of: pocketsphinx, vosk, moonshine, hybrid, auto"),
         ("engine = ''", "unknown engine ''"),
         ("wake_word = 'hey_siri'", "unknown wake_word 'hey_siri'; use one of: okay_nabu, hey_jarvis"),
     ],

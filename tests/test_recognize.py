@@ -137,7 +137,7 @@ def test_a_second_chance_never_answers_yes_or_no(
 
 
 def test_registry_names() -> None:
-    assert engine_names() == ["pocketsphinx", "vosk", "auto"]
+    assert engine_names() == ["pocketsphinx", "vosk", "moonshine", "hybrid", "auto"]
     assert EngineName("auto") is EngineName.AUTO
 
 
@@ -146,8 +146,15 @@ def test_registry_creates_pocketsphinx_lazily(intent_matcher: Matcher) -> None:
     assert engine.name == "pocketsphinx"
 
 
-def test_auto_without_a_vosk_model_is_pocketsphinx(intent_matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_without_a_vosk_model_is_hybrid_where_moonshine_is_installed(
+    intent_matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audio.stt import registry
+
     monkeypatch.delenv("REKINDLE_VOSK_MODEL", raising=False)
+    expected = "hybrid" if registry.moonshine_available() else "pocketsphinx"
+    assert create_engine(EngineName.AUTO, matcher=intent_matcher).name == expected
+    monkeypatch.setattr(registry, "moonshine_available", lambda: False)  # a Raspberry Pi: no moonshine-cpp wheel
     assert create_engine(EngineName.AUTO, matcher=intent_matcher).name == "pocketsphinx"
 
 

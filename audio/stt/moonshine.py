@@ -25,7 +25,7 @@ from typing import Any
 from assistant.errors import ModelError, SpeechError
 from audio.chunk import RATE, AudioChunk, require_standard
 from audio.stt import Mode, Transcript
-from audio.stt.moonshine_prepare import DECODER_FIRST, DECODER_NEXT, ENCODER, PREPARED, TOKENIZER
+from audio.stt.moonshine_prepare import DECODER_FIRST, DECODER_NEXT, ENCODER, PREPARED, SOURCES, TOKENIZER
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -239,17 +239,12 @@ def source_folder(model_dir: Path | None = None) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models" / "base-en"
 
 
-def prepared_model(cache_dir: Path | None, model_dir: Path | None = None) -> Path:
-    """The prepared model folder for this machine, built on first use (see audio/stt/moonshine_prepare.py)."""
-    source = source_folder(model_dir)
-    files = [source / name for name in ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")]
-    missing = [f.name for f in files if not f.is_file()]
-    if missing:
-        raise ModelError(f"no Moonshine model in {source} (missing {', '.join(missing)}); reinstall {PACKAGE}")
-    if cache_dir is None:
-        from assistant.paths import default_cache_dir
-
-        cache_dir = default_cache_dir()
+def prepared_folder(cache_dir: Path, source: Path) -> Path | None:
+    """Where the model of `source` is (or will be) prepared: named by a hash of the source files and the
+    onnxruntime version; None when a source file is missing."""
+    files = [source / name for name in SOURCES]
+    if not all(f.is_file() for f in files):
+        return None
     try:
         import onnxruntime
     except ImportError as err:
@@ -258,7 +253,20 @@ def prepared_model(cache_dir: Path | None, model_dir: Path | None = None) -> Pat
         [_PREPARE_VERSION, onnxruntime.__version__]
         + [f"{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files]
     )
-    target = cache_dir / f"moonshine-base-en-{hashlib.sha256(stamp.encode()).hexdigest()[:24]}"
+    return cache_dir / f"moonshine-base-en-{hashlib.sha256(stamp.encode()).hexdigest()[:24]}"
+
+
+def prepared_model(cache_dir: Path | None, model_dir: Path | None = None) -> Path:
+    """The prepared model folder for this machine, built on first use (see audio/stt/moonshine_prepare.py)."""
+    source = source_folder(model_dir)
+    if cache_dir is None:
+        from assistant.paths import default_cache_dir
+
+        cache_dir = default_cache_dir()
+    target = prepared_folder(cache_dir, source)
+    if target is None:
+        missing = [name for name in SOURCES if not (source / name).is_file()]
+        raise ModelError(f"no Moonshine model in {source} (missing {', '.join(missing)}); reinstall {PACKAGE}")
     if all((target / name).is_file() for name in PREPARED):
         return target
     _LOGGER.warning("Preparing the Moonshine speech model for this computer (once; about a minute)")

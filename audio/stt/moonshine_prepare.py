@@ -37,7 +37,8 @@ DECODER_NEXT = "decoder_next.onnx"
 TOKENIZER = "tokenizer.bin"
 PREPARED = (ENCODER, DECODER_FIRST, DECODER_NEXT, TOKENIZER)
 """The files of a prepared model folder."""
-_SOURCES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
+SOURCES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
+"""The files of the model folder inside moonshine-cpp."""
 
 
 def prepare(source: Path, target: Path) -> None:
@@ -45,7 +46,7 @@ def prepare(source: Path, target: Path) -> None:
 
     Everything is written to a temporary folder beside `target`, which is renamed into place only when complete.
     """
-    missing = [name for name in _SOURCES if not (source / name).is_file()]
+    missing = [name for name in SOURCES if not (source / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{source} lacks {', '.join(missing)}")
     target.parent.mkdir(parents=True, exist_ok=True)

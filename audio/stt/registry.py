@@ -32,7 +32,15 @@ class EngineName(str, enum.Enum):
     HYBRID = "hybrid"
     """PocketSphinx's grammar and Moonshine's transcript, cross-checked (audio/stt/hybrid.py)."""
     AUTO = "auto"
-    """Vosk when a model folder is given or named by $REKINDLE_VOSK_MODEL, else PocketSphinx."""
+    """Vosk when a model folder is given or named by $REKINDLE_VOSK_MODEL; else hybrid where Moonshine is installed
+    (x86-64); else PocketSphinx (a Raspberry Pi: no moonshine-cpp wheel for ARM)."""
+
+
+def moonshine_available() -> bool:
+    """True when Moonshine's model package and onnxruntime are installed (found, not imported)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("moonshine_cpp", "onnxruntime", "onnx"))
 
 
 def engine_names() -> list[str]:
@@ -61,7 +69,12 @@ def create_engine(
     if wanted is EngineName.AUTO:
         if vosk_model is None and os.environ.get(ENV_VOSK_MODEL):
             vosk_model = Path(os.environ[ENV_VOSK_MODEL]).expanduser()
-        wanted = EngineName.VOSK if vosk_model is not None else EngineName.POCKETSPHINX
+        if vosk_model is not None:
+            wanted = EngineName.VOSK
+        elif moonshine_available():
+            wanted = EngineName.HYBRID
+        else:
+            wanted = EngineName.POCKETSPHINX
         _LOGGER.debug("Engine auto -> %s", wanted.value)
     if wanted is EngineName.VOSK:
         if vosk_model is None:
