@@ -8,11 +8,11 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 from helpers_cli import json_lines, rekindle
 
 from audio.chunk import AudioChunk
+from audio.files import save_wav
 from audio.recognize import recognize_utterance
 from audio.stt import Mode, Transcript
 from audio.synth import BABBLE_10, PINK_10, PIPER, ROOM_FAR
@@ -110,13 +110,10 @@ def test_dictation_is_moonshines(hybrid: HybridEngine, say: Callable[..., AudioC
 
 
 def test_hear_cli(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
-    import soundfile
-
-    files = []
-    for name, text in (("skip", "skip"), ("news", "read me the news"), ("thanks", "I'm grateful for our walk")):
-        path = tmp_path / f"{name}.wav"
-        soundfile.write(path, np.frombuffer(say(text).audio, np.int16), 16000)
-        files.append(path)
+    files = [
+        save_wav(say(text), tmp_path / f"{name}.wav")
+        for name, text in (("skip", "skip"), ("news", "read me the news"), ("thanks", "I'm grateful for our walk"))
+    ]
     done = rekindle("hear", "--json", "--engine", "hybrid", *files, data_dir=tmp_path / "data")
     assert done.returncode == 0, done.stderr
     results = json_lines(done.stdout)

@@ -16,6 +16,7 @@ from helpers_cli import json_lines, one_error_line, rekindle
 
 from assistant.errors import ModelError, SpeechError
 from audio.chunk import AudioChunk
+from audio.files import save_wav
 from audio.recognize import recognize_utterance
 from audio.stt import Mode
 from audio.synth import BABBLE_10, PINK_10, PIPER, ROOM_FAR, Voice
@@ -212,13 +213,10 @@ def test_preparing_refuses_a_damaged_source_and_leaves_nothing_behind(tmp_path: 
 
 
 def test_hear_cli_with_the_moonshine_engine(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
-    import soundfile
-
-    files = []
-    for name, text in (("idea", "give us a date night idea"), ("weather", "what's the weather like in paris")):
-        path = tmp_path / f"{name}.wav"
-        soundfile.write(path, np.frombuffer(say(text).audio, np.int16), 16000)
-        files.append(path)
+    files = [
+        save_wav(say(text), tmp_path / f"{name}.wav")
+        for name, text in (("idea", "give us a date night idea"), ("weather", "what's the weather like in paris"))
+    ]
     done = rekindle("hear", "--json", "--engine", "moonshine", *files, data_dir=tmp_path / "data")
     assert done.returncode == 0, done.stderr
     results = json_lines(done.stdout)
