@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers_cli import json_lines, rekindle
 
+from assistant.errors import SpeechError
 from audio.chunk import AudioChunk
 from audio.files import save_wav
 from audio.recognize import recognize_utterance
@@ -99,6 +100,12 @@ def test_streamed_like_the_microphone_equals_whole(hybrid: HybridEngine, say: Ca
         for at in range(0, len(audio.audio), 960):
             stream.feed(AudioChunk(audio.rate, audio.width, audio.channels, audio.audio[at : at + 960]))
         assert stream.finish().text == hybrid.transcribe(audio, Mode.COMMAND).text
+
+
+def test_wrong_audio_format_is_refused_in_either_mode(hybrid: HybridEngine) -> None:
+    for mode in (Mode.COMMAND, Mode.DICTATION):
+        with pytest.raises(SpeechError, match="16"):
+            hybrid.start(mode).feed(AudioChunk(44100, 2, 2, b"\0" * 400))
 
 
 def test_dictation_is_moonshines(hybrid: HybridEngine, say: Callable[..., AudioChunk]) -> None:

@@ -27,7 +27,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from audio.chunk import AudioChunk
+from assistant.errors import SpeechError
+from audio.chunk import AudioChunk, require_standard
 from audio.stt import Mode, Transcript
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ class HybridStream:
         self._parts: list[bytes] = []
 
     def feed(self, chunk: AudioChunk) -> None:
+        require_standard(chunk, "the hybrid recogniser", SpeechError)
         self._parts.append(chunk.audio)
         if self._grammar is not None:
             self._grammar.feed(self._engine._denoiser.process(chunk))
