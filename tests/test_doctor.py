@@ -14,6 +14,7 @@ from assistant.doctor import (
     VOSK_OPTIONAL_FIX,
     Check,
     check_data_dir,
+    check_moonshine,
     check_pocketsphinx,
     check_voice,
     check_vosk,
@@ -29,6 +30,7 @@ NAMES = [
     "text to speech",
     "speech model (pocketsphinx)",
     "speech model (vosk)",
+    "speech model (moonshine)",
     "data directory",
 ]
 
@@ -99,6 +101,18 @@ def test_pocketsphinx_model_in_the_wheel() -> None:
     check = check_pocketsphinx()
     assert check.ok
     assert "en-us" in check.detail
+
+
+def test_moonshine_prepared_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audio.stt.registry import moonshine_available
+
+    if not moonshine_available():
+        assert check_moonshine().ok and check_moonshine().fix  # optional: says how to get it
+        return
+    assert check_moonshine().detail.startswith("prepared at")  # setup.sh prepared it in the user's cache
+    monkeypatch.setenv("REKINDLE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    fresh = check_moonshine()
+    assert fresh.ok and "not prepared yet" in fresh.detail and fresh.fix == "run ./setup.sh again"
 
 
 def test_no_vosk_model_is_fine_but_suggested() -> None:
