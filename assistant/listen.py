@@ -61,8 +61,7 @@ class Listener:
         )
         from audio.denoise import Denoise, LiveDenoiser
 
-        raw = getattr(engine, "raw_audio", False)  # an engine that denoises its own copy, or needs none
-        self.denoiser = LiveDenoiser(Denoise.OFF if raw else Denoise(settings.noise_suppression))
+        self.denoiser = LiveDenoiser(Denoise.OFF if engine.raw_audio else Denoise(settings.noise_suppression))
         """Steady-noise suppression for the recogniser (the wake word hears the raw audio it was trained on)."""
         self.wake: Any = None
         if settings.wake_word:
@@ -80,10 +79,10 @@ class Listener:
         self._stream: Stream | None = None
         self._stream_mode: Mode | None = None
         self._load_error: RekindleError | None = None
-        self._calibrated = False
-        """True once the engine has decoded a whole utterance of this microphone. The first one is not streamed:
-        decoded whole, it is normalised by its own statistics (PocketSphinx's cepstral mean) and leaves the engine
-        tuned to the microphone, where a first stream starts from a preset (see bench/README.md)."""
+        self._calibrated = not engine.whole_first
+        """True once the engine has decoded a whole utterance of this microphone, where it needs one
+        (`whole_first`): decoded whole, it is normalised by its own statistics (PocketSphinx's cepstral mean) and
+        leaves the engine tuned to the microphone, where a first stream starts from a preset (bench/README.md)."""
 
     # -- device ----------------------------------------------------------------------------------------
     def run(self, device: int | None = None) -> None:
@@ -142,7 +141,7 @@ class Listener:
 
         Recognition streams: the engine is fed while the person speaks, so the intent is ready at the endpoint.
         """
-        from audio.endpoint import SpeechAudio, SpeechEnded, SpeechStarted
+        from audio.endpoint import SpeechAudio, SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted
 
         for chunk in chunks:
             if self._load_error is not None:
@@ -161,6 +160,8 @@ class Listener:
                     self._stream = self.engine.start(self._stream_mode)
                 elif isinstance(event, SpeechAudio) and self._stream is not None:
                     self._stream.feed(event.chunk)
+                elif isinstance(event, (SpeechPaused, SpeechResumed)) and self._stream is not None:
+                    self._stream.pause(isinstance(event, SpeechPaused))  # a whole-utterance engine may start now
                 elif isinstance(event, SpeechEnded):
                     self._turn(event.utterance, chunk.timestamp)
             if (

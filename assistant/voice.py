@@ -40,14 +40,14 @@ def open_engine(app: App, name: str | None, vosk_model: Path | None = None) -> S
     )
 
 
-def load_recording(app: App, path: Path, max_seconds: float, engine: object = None) -> AudioChunk:
+def load_recording(app: App, path: Path, max_seconds: float, engine: SpeechToText) -> AudioChunk:
     """A recording as 16 kHz mono, with steady noise suppressed when the `noise_suppression` setting says so
     (not for an engine that wants the audio as recorded: `raw_audio`)."""
     from audio.denoise import Denoise, denoise
     from audio.files import load_audio
 
     audio = load_audio(path, max_seconds)
-    if getattr(engine, "raw_audio", False):
+    if engine.raw_audio:
         return audio
     return denoise(audio, Denoise(app.settings.noise_suppression))
 

@@ -7,6 +7,11 @@ own timestamps, so a file, a test and a microphone are all treated alike.
 Each call returns events in order. While an utterance is under way every piece of its audio
 comes out as a `SpeechAudio` event, so a streaming decoder can be fed while the person speaks;
 `SpeechEnded.utterance` holds the same audio joined (pre-roll included).
+
+A pause of `anticipate_ms` inside an utterance gives `SpeechPaused` (the person may have finished: a
+recogniser that decodes whole utterances can start now instead of at the endpoint, `trailing_silence_ms` later);
+speech after it gives `SpeechResumed`. An utterance that ends by silence always ends paused, so the audio after
+its last `SpeechPaused` is silence.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ class EndpointSettings:
     """Milliseconds of unvoiced audio after speech that end the utterance. 600 ms clears the longest
     pause measured inside a synthesised sentence (440 ms, slow Piper voice at a comma, Silero VAD);
     free dictation may want ~1000 ms, since people pause longer while thinking."""
+    anticipate_ms: int = 150
+    """Milliseconds of unvoiced audio after speech that give `SpeechPaused` (0: never). Below
+    `trailing_silence_ms`, it leaves the difference for a whole-utterance decode to finish before the endpoint."""
     max_utterance_ms: int = 15_000
     """Milliseconds after which an utterance is cut even if the person is still speaking."""
     pre_roll_ms: int = 300
@@ -47,6 +55,8 @@ class EndpointSettings:
                 raise AudioError(f"endpoint {name} is {getattr(self, name)}; use at least {FRAME_MS} ms")
         if self.pre_roll_ms < 0:
             raise AudioError(f"endpoint pre_roll_ms is {self.pre_roll_ms}; use 0 or more")
+        if self.anticipate_ms < 0:
+            raise AudioError(f"endpoint anticipate_ms is {self.anticipate_ms}; use 0 (off) or more")
 
 
 class EndReason(str, enum.Enum):
@@ -77,6 +87,23 @@ class SpeechAudio:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    """The person stopped speaking `anticipate_ms` ago; the utterance may be over (the audio of that pause has
+    been handed out already)."""
+
+    timestamp: int
+    """Milliseconds (stream time) of the end of the frame that completed the pause."""
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """Speech again after a `SpeechPaused`: the utterance goes on."""
+
+    timestamp: int
+    """Milliseconds (stream time) of the voiced frame."""
+
+
+@dataclass(frozen=True)
 class SpeechEnded:
     """An utterance finished."""
 
@@ -88,7 +115,7 @@ class SpeechEnded:
     """Why it ended."""
 
 
-Event = SpeechStarted | SpeechAudio | SpeechEnded
+Event = SpeechStarted | SpeechAudio | SpeechPaused | SpeechResumed | SpeechEnded
 
 
 @dataclass
@@ -98,6 +125,8 @@ class _Utterance:
     silence_ms: int = 0
     sent: int = 0
     """Frames already handed out in SpeechAudio events."""
+    paused: bool = False
+    """A SpeechPaused went out and no speech has come since."""
 
 
 class Endpointer:
@@ -162,10 +191,17 @@ class Endpointer:
             return events
         current.frames.append(frame)
         current.silence_ms = 0 if voiced else current.silence_ms + FRAME_MS
+        if voiced and current.paused:
+            current.paused = False
+            events.append(SpeechResumed(timestamp))
         if current.silence_ms >= self.settings.trailing_silence_ms:
             events.extend(self._end(current, EndReason.SILENCE))
         elif len(current.frames) * FRAME_MS >= self.settings.max_utterance_ms:
             events.extend(self._end(current, EndReason.MAX_LENGTH))
+        elif 0 < self.settings.anticipate_ms <= current.silence_ms and not current.paused:
+            current.paused = True
+            self._emit_audio(events)
+            events.append(SpeechPaused(timestamp + FRAME_MS))
         return events
 
     def flush(self) -> list[Event]:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -254,6 +254,18 @@ def mic_chunks(audio: AudioChunk, chunk_ms: int = 30, start_ms: int = 0) -> list
         AudioChunk(c.rate, c.width, c.channels, c.audio, c.timestamp + start_ms)
         for c in split(AudioChunk(audio.rate, audio.width, audio.channels, audio.audio, 0), chunk_ms)
     ]
+
+
+def paced(chunks: Sequence[AudioChunk]) -> Iterator[AudioChunk]:
+    """The chunks in real time, each when its last sample would have been spoken, as a microphone hands them
+    over: what runs in the background while the person speaks (or pauses) gets the wall time it would get."""
+    started = time.perf_counter()
+    first = chunks[0].timestamp if chunks else 0
+    for chunk in chunks:
+        wait = started + (chunk.timestamp + chunk.milliseconds - first) / 1000 - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        yield chunk
 
 
 # -- the engine and the virtual sound card --------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Synthesised commands (Piper and espeak-ng voices) are cut into 30 ms chunks, as a microphone delivers them, and
 fed through the real parts: Silero VAD + Endpointer, the default engine's Stream, the matcher, the dialog, the
 voice and `aplay` on the virtual speaker (tests/alsa/vmic.conf; a thread polls the speaker's WAV file every
-0.1 ms for the first sample after the header). Chunks are fed as fast as the code takes them;
-audio-time figures (end of speech -> endpoint) come from the stream's timestamps, wall-time figures from
+0.1 ms for the first sample after the header). Streaming (and through the Listener), chunks come in real time,
+as the microphone hands them over (`common.paced`), so a decode started when the person pauses has the time it
+would have live; batch decoding takes them as fast as the code does. Audio-time figures (end of speech -> endpoint) come from the stream's timestamps, wall-time figures from
 time.perf_counter / time.monotonic.
 
     .venv/bin/python bench/latency.py            # 12 commands x 4 voices, both reply voices (~2-3 min)
@@ -50,6 +51,7 @@ from common import (
     median,
     mic_chunks,
     p90,
+    paced,
     print_machine,
     synthesizer,
     table,
@@ -131,7 +133,8 @@ class Decoded:
     to_intent_ms: float = float("nan")
     """Wall time from the endpointer returning SpeechEnded to the Heard being ready."""
     decode_cpu_s: float = 0.0
-    """CPU seconds spent in the engine and matcher for this utterance (feeds + finish + interpret)."""
+    """CPU seconds of the process for this clip, all threads, but for the voice activity detector's (feeds,
+    decodes started at pauses, finish, interpret)."""
     utterance_s: float = 0.0
     chunk_ms: list[float] = field(default_factory=list)
     """Wall milliseconds of the loop's work per chunk while speech was under way (VAD + endpointer + feed)."""
@@ -140,28 +143,31 @@ class Decoded:
 def decode_clip(
     engine: Any, matcher: Any, endpointer: Any, c: Clip, expected: str, streaming: bool, second_chance: bool = True
 ) -> Decoded:
-    """Feed one clip chunk by chunk; at SpeechEnded finish (streaming) or decode the whole utterance (batch)."""
-    from audio.endpoint import SpeechAudio, SpeechEnded, SpeechStarted
+    """Feed one clip chunk by chunk; at SpeechEnded finish (streaming) or decode the whole utterance (batch).
+    Streaming, chunks come in real time (`paced`), so a decode started at a pause has the time it has live."""
+    from audio.endpoint import SpeechAudio, SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted
     from audio.recognize import interpret, recognize_utterance
     from audio.stt import Mode
 
     result = Decoded(c.label, expected)
     endpointer.reset()
     stream = None
-    for chunk in mic_chunks(c.audio, CHUNK_MS):
-        began = time.perf_counter()
+    chunks = mic_chunks(c.audio, CHUNK_MS)
+    cpu_started, endpointer_cpu = time.process_time(), 0.0
+    for chunk in paced(chunks) if streaming else chunks:
+        began, cpu = time.perf_counter(), time.thread_time()
         events = endpointer.process(chunk)
+        endpointer_cpu += time.thread_time() - cpu  # this thread's only: a decode may run beside it
         after_endpointer = time.perf_counter()
         ended = False
         for event in events:
             if isinstance(event, SpeechStarted) and streaming:
                 stream = engine.start(Mode.COMMAND)
             elif isinstance(event, SpeechAudio) and stream is not None:
-                cpu = time.process_time()
                 stream.feed(event.chunk)
-                result.decode_cpu_s += time.process_time() - cpu
+            elif isinstance(event, (SpeechPaused, SpeechResumed)) and stream is not None:
+                stream.pause(isinstance(event, SpeechPaused))
             elif isinstance(event, SpeechEnded):
-                cpu = time.process_time()
                 if stream is not None:
                     heard = interpret(
                         stream.finish(), matcher, engine, event.utterance, after_endpointer, second_chance
@@ -170,7 +176,6 @@ def decode_clip(
                 else:
                     heard = recognize_utterance(engine, matcher, event.utterance, Mode.COMMAND, second_chance)
                 done = time.perf_counter()
-                result.decode_cpu_s += time.process_time() - cpu
                 if not result.intent:  # the first utterance is the command; a later one would be a split
                     result.intent = heard.intent.intent
                     result.to_intent_ms = 1000 * (done - after_endpointer)
@@ -181,6 +186,8 @@ def decode_clip(
             result.chunk_ms.append(1000 * (time.perf_counter() - began))
     if not result.intent:
         result.intent = "(no endpoint)"
+    # All the process's CPU but the voice activity detector's: a decode run in a thread of its own counts too.
+    result.decode_cpu_s = time.process_time() - cpu_started - endpointer_cpu
     settle = getattr(engine, "settle", None)
     if callable(settle):
         settle()  # as `listen` does after each turn, while the reply plays
@@ -292,7 +299,7 @@ def run_listener(engine: Any, clips: Sequence[Clip], expected: Sequence[str], vo
         spk = tmp / f"speaker-{voice or 'default'}-{n}.wav"
         os.environ["VSPK_FILE"] = str(spk)
         with contextlib.redirect_stdout(io.StringIO()):
-            listener.process(mic_chunks(c.audio, CHUNK_MS, offset))
+            listener.process(paced(mic_chunks(c.audio, CHUNK_MS, offset)))
         offset += int(c.audio.milliseconds) + 120_000  # past the reply (the loop skips its own voice)
         current.intent = current.intent or "(no turn)"
         replies.append(current)

@@ -126,7 +126,7 @@ def _run(job: tuple[Phrase, Voice, Condition]) -> dict[str, Any]:
     phrase, voice, condition = job
     audio = _STATE["synth"].utterance(phrase.text, voice, condition)
     cpu = time.process_time()
-    if not getattr(_STATE["engine"], "raw_audio", False):
+    if not _STATE["engine"].raw_audio:
         audio = denoise(audio, _STATE["denoise"])  # as `rekindle hear` does
     heard = recognize_utterance(_STATE["engine"], _STATE["matcher"], audio, Mode.COMMAND, _STATE["second_chance"])
     cpu = time.process_time() - cpu

@@ -73,6 +73,7 @@ _REWRITES: dict[str, str] = {
     "nite": "night",
     "datenight": "date night",
     "unpause": "resume",
+    "playback": "play back",
     "mins": "minutes",
     "min": "minutes",
     "hrs": "hours",
@@ -132,6 +133,13 @@ _LEADING: tuple[tuple[str, ...], ...] = tuple(
         "sorry",
         "just",
         "listen",
+        "oops",
+        "never mind",
+        "we're back",
+        "we are back",
+        "i'm back",
+        "hang on",
+        "hold on",
     )
 )
 """Wake phrases, discourse markers and polite wrappers dropped at the start (longest first per word)."""

@@ -19,6 +19,8 @@ from audio.endpoint import (
     EndReason,
     SpeechAudio,
     SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
     SpeechStarted,
     segment,
 )
@@ -130,6 +132,38 @@ def test_speech_audio_pieces_add_up_to_the_utterance() -> None:
     assert kinds[-1] == "SpeechEnded"
 
 
+def test_a_pause_is_announced_before_the_end_and_speech_after_it_resumes() -> None:
+    settings = EndpointSettings(speech_start_ms=20, trailing_silence_ms=100, anticipate_ms=40, pre_roll_ms=0)
+    endpointer = Endpointer(settings)
+    events = feed(endpointer, [0.9] * 10 + [0.0] * 6 + [0.9] * 5 + [0.0] * 10)
+    kinds = [type(e).__name__ for e in events if not isinstance(e, SpeechAudio)]
+    assert kinds == ["SpeechStarted", "SpeechPaused", "SpeechResumed", "SpeechPaused", "SpeechEnded"]
+    paused = [e for e in events if isinstance(e, SpeechPaused)]
+    assert [e.timestamp for e in paused] == [140, 250]  # 4 unvoiced frames after the 10th and the 21st
+    assert next(e for e in events if isinstance(e, SpeechResumed)).timestamp == 160
+
+
+def test_the_audio_up_to_a_pause_is_handed_out_before_it() -> None:
+    """A recogniser that decodes at the pause has all of the audio so far; after it, only silence comes."""
+    settings = EndpointSettings(speech_start_ms=20, trailing_silence_ms=100, anticipate_ms=40, pre_roll_ms=0)
+    endpointer = Endpointer(settings, Scripted(set(range(30))))
+    events: list[object] = []
+    for i in range(20):  # chunks of three frames: the pause falls inside one
+        events.extend(endpointer.process(AudioChunk(16000, 2, 1, frame(i) * 3, 30 * i)))
+    ordered = [e for e in events if isinstance(e, (SpeechAudio, SpeechPaused, SpeechEnded))]
+    at = next(i for i, e in enumerate(ordered) if isinstance(e, SpeechPaused))
+    before = join([e.chunk for e in ordered[:at] if isinstance(e, SpeechAudio)])
+    assert before.timestamp + before.milliseconds == ordered[at].timestamp  # type: ignore[union-attr]
+
+
+def test_no_pause_event_when_anticipation_is_off_or_longer_than_the_trailing_silence() -> None:
+    for anticipate in (0, 100, 500):
+        settings = EndpointSettings(speech_start_ms=20, trailing_silence_ms=100, anticipate_ms=anticipate)
+        events = feed(Endpointer(settings), [0.9] * 10 + [0.0] * 12)
+        assert not any(isinstance(e, (SpeechPaused, SpeechResumed)) for e in events)
+        assert sum(isinstance(e, SpeechEnded) for e in events) == 1
+
+
 class Scripted:
     """A detector that answers from a list (1.0 for frames listed as speech)."""
 
@@ -171,7 +205,14 @@ def test_non_standard_audio_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("threshold", 0.0), ("threshold", 1.5), ("speech_start_ms", 0), ("trailing_silence_ms", 5), ("pre_roll_ms", -1)],
+    [
+        ("threshold", 0.0),
+        ("threshold", 1.5),
+        ("speech_start_ms", 0),
+        ("trailing_silence_ms", 5),
+        ("pre_roll_ms", -1),
+        ("anticipate_ms", -10),
+    ],
 )
 def test_bad_settings_are_refused(field: str, value: float) -> None:
     with pytest.raises(AudioError, match=field):

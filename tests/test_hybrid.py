@@ -102,6 +102,57 @@ def test_streamed_like_the_microphone_equals_whole(hybrid: HybridEngine, say: Ca
         assert stream.finish().text == hybrid.transcribe(audio, Mode.COMMAND).text
 
 
+def _endpointed(hybrid: HybridEngine, audio: AudioChunk, mode: Mode, pauses: bool = True) -> tuple[Transcript, int]:
+    """The audio through a real Endpointer (Silero VAD) in microphone-sized chunks, into a stream as `listen`
+    drives it: (the transcript, how many pauses were announced)."""
+    from audio.endpoint import Endpointer, SpeechAudio, SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted
+
+    endpointer, stream, paused = Endpointer(), None, 0
+    data = audio.audio + bytes(32 * 800)  # the clip, then silence past the endpoint (600 ms)
+    for at in range(0, len(data), 960):
+        chunk = AudioChunk(audio.rate, audio.width, audio.channels, data[at : at + 960], at // 32)
+        for event in endpointer.process(chunk):
+            if isinstance(event, SpeechStarted):
+                stream = hybrid.start(mode)
+            elif isinstance(event, SpeechAudio) and stream is not None:
+                stream.feed(event.chunk)
+            elif isinstance(event, (SpeechPaused, SpeechResumed)) and stream is not None and pauses:
+                paused += isinstance(event, SpeechPaused)
+                stream.pause(isinstance(event, SpeechPaused))
+            elif isinstance(event, SpeechEnded) and stream is not None:
+                return stream.finish(), paused
+    raise AssertionError("no endpoint")
+
+
+@pytest.mark.parametrize("mode", [Mode.COMMAND, Mode.DICTATION])
+def test_decoding_from_the_pause_gives_what_decoding_at_the_end_gives(
+    hybrid: HybridEngine, say: Callable[..., AudioChunk], mode: Mode
+) -> None:
+    """Moonshine starts at the pause (`anticipate_ms` before the endpoint): same words as decoding at the end."""
+    for text in ("give us a conversation starter", "we cooked dinner together and laughed a lot"):
+        audio = say(text)
+        early, paused = _endpointed(hybrid, audio, mode)
+        late, _ = _endpointed(hybrid, audio, mode, pauses=False)
+        assert paused >= 1
+        assert early.text == late.text == hybrid.transcribe(audio, mode).text, (early.text, late.text)
+
+
+def test_speech_after_a_pause_is_not_lost(hybrid: HybridEngine, say: Callable[..., AudioChunk]) -> None:
+    """A decode started at a pause is dropped when the person goes on: the words after it are heard."""
+    first, second = say("we cooked dinner together"), say("and then we danced in the kitchen")
+    stream = hybrid.start(Mode.DICTATION)
+    stream.feed(first)
+    stream.pause(True)
+    stream.feed(second)
+    stream.pause(False)
+    heard = stream.finish().text
+    assert heard.startswith("we cook") and heard.endswith("danced in the kitchen"), heard
+    stale = hybrid.start(Mode.DICTATION)  # what the pause alone would have given: the first half only
+    stale.feed(first)
+    stale.pause(True)
+    assert stale.finish().text in ("we cooked dinner together", "we cook dinner together")
+
+
 def test_wrong_audio_format_is_refused_in_either_mode(hybrid: HybridEngine) -> None:
     for mode in (Mode.COMMAND, Mode.DICTATION):
         with pytest.raises(SpeechError, match="16"):

@@ -71,6 +71,8 @@ class _CommandsRewritten:
     stands for a word-limited grammar that keeps only "i'm grateful", "nothing" for a grammar that rejects all."""
 
     name = "commands-rewritten"
+    raw_audio = False
+    whole_first = True
 
     def __init__(self, inner: PocketSphinxEngine, rewrite: Callable[[str], str]) -> None:
         self.inner = inner

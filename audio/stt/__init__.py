@@ -40,6 +40,11 @@ class Stream(Protocol):
     def feed(self, chunk: AudioChunk) -> None:
         """Decode a 16 kHz 16-bit mono chunk."""
 
+    def pause(self, paused: bool) -> None:
+        """The person paused (True: the utterance may be over) or went on speaking (False). Audio fed while
+        paused is silence, so an engine that decodes whole utterances may decode the audio so far now and return
+        that at `finish`; a streaming engine ignores this."""
+
     def finish(self) -> Transcript:
         """End of utterance: return the result."""
 
@@ -48,6 +53,12 @@ class SpeechToText(Protocol):
     """An engine, loaded once and reused for every utterance."""
 
     name: str
+    raw_audio: bool
+    """True: callers pass the audio as recorded, without noise suppression (the engine needs none, or
+    suppresses noise in its own copy)."""
+    whole_first: bool
+    """True: a microphone's first utterance is decoded whole, not streamed: that tunes the engine to the
+    microphone (PocketSphinx's cepstral mean), where a first stream would start from a preset."""
 
     def start(self, mode: Mode) -> Stream:
         """Begin an utterance in the given mode."""

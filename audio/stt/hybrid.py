@@ -23,13 +23,14 @@ DICTATION turns go to Moonshine alone.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import SpeechError
-from audio.chunk import AudioChunk, require_standard
+from audio.chunk import CHANNELS, RATE, WIDTH, AudioChunk, require_standard
 from audio.stt import Mode, Transcript
+from audio.stt.whole import WholeStream
 
 if TYPE_CHECKING:
     from audio.denoise import Denoise
@@ -49,11 +50,22 @@ grammar's (its clear sentences score 0.7-1.0; its misheard single words 0.25-0.6
 
 
 class HybridEngine:
-    """SpeechToText: PocketSphinx (grammar, streaming) and Moonshine (whole utterance), cross-checked."""
+    """SpeechToText: Moonshine (whole utterance) and PocketSphinx's grammar (only when Moonshine read no
+    command), cross-checked.
+
+    Both decode the whole utterance, from the moment the person pauses (`Stream.pause`) in a thread of their own,
+    so the answer is usually ready at the endpoint; the grammar is not streamed. Measured in one session
+    (bench/latency.py --quick, 12 commands, 10 rejected lines, 2026-11-27): streaming the grammar as well gave
+    endpoint -> intent 21/27 ms (median/p90) but 657/817 ms for rejected speech (PocketSphinx's retry comes after
+    the endpoint) and 0.30 s of CPU per second of speech; decoding both whole from the pause gave 6/10 ms,
+    154/199 ms and 0.13 s. Whole-utterance decoding is also what `hear` and the benchmarks measure.
+    """
 
     name = "hybrid"
     raw_audio = True
     """The caller passes audio without noise suppression; this engine denoises PocketSphinx's copy itself."""
+    whole_first = False
+    """Every utterance is decoded whole anyway."""
 
     def __init__(self, grammar: Any, moonshine: MoonshineEngine, matcher: Matcher, noise: Denoise) -> None:
         self.grammar = grammar
@@ -62,7 +74,9 @@ class HybridEngine:
         self.matcher = matcher
         self.noise = noise
         """Noise suppression for the grammar's copy of the audio (the `noise_suppression` setting)."""
-        self._denoiser: Any = None
+        self._grammar_lock = threading.Lock()
+        """PocketSphinx's decoder serves one utterance at a time (decodes may overlap: one started at a pause
+        the person then ended)."""
         self._last: tuple[bytes, Transcript] | None = None
 
     def load(self, mode: Mode = Mode.COMMAND) -> None:
@@ -71,68 +85,47 @@ class HybridEngine:
         self.moonshine.load()
 
     def settle(self) -> None:
-        self.grammar.settle()
+        with self._grammar_lock:
+            self.grammar.settle()
 
-    def start(self, mode: Mode) -> HybridStream:
-        from audio.denoise import LiveDenoiser
-
-        if mode is not Mode.COMMAND:
-            return HybridStream(self, mode, None)
-        if self._denoiser is None:
-            self._denoiser = LiveDenoiser(self.noise)  # kept across utterances: it learns the room's noise floor
-        return HybridStream(self, mode, self.grammar.start(mode))
+    def start(self, mode: Mode) -> WholeStream:
+        return WholeStream(self.decode, mode, "the hybrid recogniser")
 
     def transcribe(self, audio: AudioChunk, mode: Mode) -> Transcript:
-        from audio.denoise import denoise
+        require_standard(audio, "the hybrid recogniser", SpeechError)
+        return self.decode(audio.audio, mode)
 
-        if mode is not Mode.COMMAND:
-            if self._last is not None and self._last[0] == audio.audio:
-                return self._last[1]  # the second chance of a command Moonshine already heard
-            return self.moonshine.transcribe(audio, mode)
-        return self.decide(lambda: self.grammar.transcribe(denoise(audio, self.noise), mode), None, audio.audio)
-
-    def decide(self, grammar: Callable[[], Transcript], abandon: Callable[[], None] | None, audio: bytes) -> Transcript:
-        """The answer from Moonshine's reading of the raw `audio` and, only when that is no command, the
-        grammar's transcript (`grammar()`; otherwise `abandon()`, so PocketSphinx spends nothing more on it)."""
+    def decode(self, audio: bytes, mode: Mode, stop: threading.Event | None = None) -> Transcript:
+        """The answer for a whole utterance of 16 kHz 16-bit mono PCM: Moonshine's reading of it when a template
+        reads a command there, else the grammar's transcript when Moonshine agrees (`agree`), else nothing.
+        DICTATION: Moonshine's words. Cut short, to be thrown away, once `stop` is set."""
         from intents.matcher import NONE
 
         started = time.perf_counter()
-        heard = self.moonshine.decode(audio, Mode.COMMAND)
+        if mode is not Mode.COMMAND:
+            if self._last is not None and self._last[0] and audio.startswith(self._last[0]):
+                # The second chance of a command Moonshine already heard (up to the pause: silence after it).
+                return self._last[1]
+            return self.moonshine.decode(audio, mode, stop)
+        heard = self.moonshine.decode(audio, Mode.COMMAND, stop)
+        if stop is not None and stop.is_set():
+            return _replace(Transcript("", 0.0, Mode.COMMAND), started)  # the person went on: nobody waits
         self._last = (audio, heard)
         # Only a template's reading counts here; the matcher's keyword fallback is the second chance's to give
         # (`recognize.interpret`), which callers turn off where stray speech is common (always-on listening).
         reading = self.matcher.match(heard.text) if heard.text else None
         if reading is not None and reading.intent != NONE and reading.confidence >= 1.0:
-            if abandon is not None:
-                abandon()
             return _replace(heard, started)
-        found = grammar()
+        from audio.denoise import denoise
+
+        with self._grammar_lock:
+            if stop is not None and stop.is_set():
+                return _replace(Transcript("", 0.0, Mode.COMMAND), started)
+            found = self.grammar.transcribe(denoise(AudioChunk(RATE, WIDTH, CHANNELS, audio), self.noise), mode)
         if found.text and agree(found.text, heard):
             return _replace(found, started)
         _LOGGER.debug("Hybrid: grammar %r, Moonshine %r: no command", found.text, heard.text)
         return _replace(Transcript("", 0.0, Mode.COMMAND), started)
-
-
-class HybridStream:
-    """One utterance: the grammar decodes while the person speaks, Moonshine at the end."""
-
-    def __init__(self, engine: HybridEngine, mode: Mode, grammar: Any) -> None:
-        self._engine = engine
-        self.mode = mode
-        self._grammar = grammar
-        self._parts: list[bytes] = []
-
-    def feed(self, chunk: AudioChunk) -> None:
-        require_standard(chunk, "the hybrid recogniser", SpeechError)
-        self._parts.append(chunk.audio)
-        if self._grammar is not None:
-            self._grammar.feed(self._engine._denoiser.process(chunk))
-
-    def finish(self) -> Transcript:
-        audio = b"".join(self._parts)
-        if self._grammar is None:
-            return self._engine.moonshine.decode(audio, self.mode)
-        return self._engine.decide(self._grammar.finish, self._grammar.abandon, audio)
 
 
 def agree(grammar: str, heard: Transcript) -> bool:

@@ -3,7 +3,8 @@
 The model comes inside the `moonshine-cpp` wheel on PyPI, so nothing is downloaded; on first use it is rebuilt
 for the onnxruntime package (audio/stt/moonshine_prepare.py, once per machine, about 40 s, in a child process)
 and kept in the cache folder. It transcribes whole utterances: audio is kept while the person speaks and decoded
-when the endpoint comes (about 0.05 s of CPU per second of speech here). It has no grammar: COMMAND and DICTATION
+when the person pauses (`Stream.pause`, in a thread of its own, so the result is usually ready when the endpoint
+comes) or else at the endpoint. It has no grammar: COMMAND and DICTATION
 both give the words heard, and the matcher decides what they mean, so speech that is not a command comes back as
 intent `none` from the matcher, not from the recogniser. Trained on many real voices and rooms, it keeps
 understanding where PocketSphinx's 2008-era acoustic model gives up (background speech, a reverberant room).
@@ -23,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ModelError, SpeechError
-from audio.chunk import RATE, AudioChunk, require_standard
+from audio.chunk import RATE, AudioChunk
 from audio.stt import Mode, Transcript
 from audio.stt.moonshine_prepare import DECODER_FIRST, DECODER_NEXT, ENCODER, PREPARED, SOURCES, TOKENIZER
+from audio.stt.whole import WholeStream
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class MoonshineEngine:
     name = "moonshine"
     raw_audio = True
     """Callers pass audio without noise suppression: it cost Moonshine 18 points of commands in pink noise."""
+    whole_first = False
+    """Every utterance is decoded whole anyway."""
 
     def __init__(self, cache_dir: Path | None = None, model_dir: Path | None = None, threads: int = 1) -> None:
         self.cache_dir = cache_dir
@@ -64,18 +68,19 @@ class MoonshineEngine:
         """Load the model now (it is the same for every mode)."""
         self._loaded()
 
-    def start(self, mode: Mode) -> MoonshineStream:
-        return MoonshineStream(self, mode)
+    def start(self, mode: Mode) -> WholeStream:
+        return WholeStream(self.decode, mode, "Moonshine")
 
     def transcribe(self, audio: AudioChunk, mode: Mode) -> Transcript:
         stream = self.start(mode)
         stream.feed(audio)
         return stream.finish()
 
-    def decode(self, audio: bytes, mode: Mode) -> Transcript:
-        """The transcript of a whole utterance of 16 kHz 16-bit mono PCM."""
+    def decode(self, audio: bytes, mode: Mode, stop: threading.Event | None = None) -> Transcript:
+        """The transcript of a whole utterance of 16 kHz 16-bit mono PCM (cut short, to be thrown away, once
+        `stop` is set)."""
         started = time.perf_counter()
-        words = self._loaded().words(audio)
+        words = self._loaded().words(audio, stop)
         text = " ".join(word for word, _ in words)
         confidence = sum(p for _, p in words) / len(words) if words else 0.0
         return Transcript(text, confidence, mode, 1000.0 * (time.perf_counter() - started), words)
@@ -87,28 +92,6 @@ class MoonshineEngine:
                 self._model = _Model(prepared_model(self.cache_dir, self.model_dir), self.threads)
                 _LOGGER.debug("Loaded Moonshine in %.2f s", time.perf_counter() - started)
             return self._model
-
-
-class MoonshineStream:
-    """One utterance: audio is kept as it comes and decoded whole at the end."""
-
-    def __init__(self, engine: MoonshineEngine, mode: Mode) -> None:
-        self._engine = engine
-        self.mode = mode
-        self._parts: list[bytes] = []
-        self._finished = False
-
-    def feed(self, chunk: AudioChunk) -> None:
-        if self._finished:
-            raise SpeechError("this utterance is finished; start a new stream")
-        require_standard(chunk, "Moonshine", SpeechError)
-        self._parts.append(chunk.audio)
-
-    def finish(self) -> Transcript:
-        if self._finished:
-            raise SpeechError("this utterance is finished; start a new stream")
-        self._finished = True
-        return self._engine.decode(b"".join(self._parts), self.mode)
 
 
 class _Model:
@@ -136,8 +119,9 @@ class _Model:
         self._present = [o.name for o in self._first.get_outputs()][1:]
         self._next_inputs = [i.name for i in self._next.get_inputs() if i.name != "input_ids"]
 
-    def words(self, audio: bytes) -> list[tuple[str, float]]:
-        """Words heard in the PCM `audio` with a confidence each (the least likely of its tokens)."""
+    def words(self, audio: bytes, stop: threading.Event | None = None) -> list[tuple[str, float]]:
+        """Words heard in the PCM `audio` with a confidence each (the least likely of its tokens); cut short
+        when `stop` is set."""
         import numpy as np
 
         samples = _trim(np.frombuffer(audio, dtype="<i2").astype(np.float32) / 32768.0)
@@ -150,7 +134,7 @@ class _Model:
         for _ in range(int(samples.size / RATE * _TOKENS_PER_S) + 4):
             logits = outputs[0][0, -1].astype(np.float64)
             token = int(logits.argmax())
-            if token == _END:
+            if token == _END or (stop is not None and stop.is_set()):
                 break
             tokens.append((token, float(1.0 / np.exp(logits - logits[token]).sum())))
             past = {_past(n): v for n, v in zip(self._present, outputs[1:], strict=True) if ".decoder." in n}

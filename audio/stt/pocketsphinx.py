@@ -165,6 +165,8 @@ class PocketSphinxEngine:
     """SpeechToText on PocketSphinx: a grammar decoder for commands, a language-model decoder for dictation."""
 
     name = "pocketsphinx"
+    raw_audio = False
+    whole_first = True
 
     def __init__(
         self,
@@ -382,6 +384,9 @@ class PocketSphinxStream:
                 self._catch_up(_CATCH_UP_BYTES)
         elif self._fed_dictation:
             self._catch_up(_CATCH_UP_BYTES)
+
+    def pause(self, paused: bool) -> None:
+        """Nothing to do: the decoder is already up to date with the audio."""
 
     def abandon(self) -> None:
         """Stop decoding without a result (frees the decoders for the next utterance)."""

@@ -36,6 +36,8 @@ class VoskEngine:
     """The SpeechToText engine for one Vosk model directory."""
 
     name = "vosk"
+    raw_audio = False
+    whole_first = True
 
     def __init__(self, model_path: Path, phrases: Sequence[str] = ()) -> None:
         self.model_path = Path(model_path)
@@ -104,6 +106,9 @@ class VoskStream:
         require_standard(chunk, "Vosk", SpeechError)
         if chunk.audio and self._recognizer.AcceptWaveform(chunk.audio):
             self._parts.append(json.loads(self._recognizer.Result()))
+
+    def pause(self, paused: bool) -> None:
+        """Nothing to do: Vosk decodes as the audio arrives."""
 
     def finish(self) -> Transcript:
         if self._finished:
