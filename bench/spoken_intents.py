@@ -131,6 +131,7 @@ def _run(job: tuple[Phrase, Voice, Condition]) -> dict[str, Any]:
     heard = recognize_utterance(_STATE["engine"], _STATE["matcher"], audio, Mode.COMMAND, _STATE["second_chance"])
     cpu = time.process_time() - cpu
     got = heard.intent
+    last = getattr(_STATE["engine"], "_last", None)  # the hybrid's Moonshine transcript (a benchmark may peek)
     if phrase.intent == "none":
         correct = got.intent == "none"
     elif "text" in phrase.slots:
@@ -156,6 +157,7 @@ def _run(job: tuple[Phrase, Voice, Condition]) -> dict[str, Any]:
         "cpu_s": cpu,
         "audio_s": audio.milliseconds / 1000,
         "text_wer": text_wer,
+        **({"moonshine": last[1].text, "moonshine_words": last[1].words} if last is not None else {}),
     }
 
 

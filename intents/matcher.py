@@ -148,7 +148,11 @@ class Matcher:
         stripped = text.strip()
         if not stripped or len(stripped) > MAX_INPUT_CHARS:
             return IntentResult(NONE, text=stripped[:MAX_INPUT_CHARS])
-        found = self._recognize(normalize(stripped))
+        normalized = normalize(stripped)
+        found = self._recognize(normalized)
+        rest = normalized.after_interjection() if found is None else None
+        if rest is not None:
+            found = self._recognize(rest)
         if found is not None:
             return IntentResult(found[0], found[1], 1.0 if found[0] != NONE else 0.0, stripped)
         clauses = [clause for clause in _CLAUSE_BREAK.split(stripped) if clause.strip()]

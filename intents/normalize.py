@@ -133,16 +133,17 @@ _LEADING: tuple[tuple[str, ...], ...] = tuple(
         "sorry",
         "just",
         "listen",
-        "oops",
-        "never mind",
-        "we're back",
-        "we are back",
-        "i'm back",
-        "hang on",
-        "hold on",
     )
 )
 """Wake phrases, discourse markers and polite wrappers dropped at the start (longest first per word)."""
+
+INTERJECTIONS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(phrase.split())
+    for phrase in ("never mind", "oops", "hang on", "hold on", "wait", "we're back", "we are back", "i'm back")
+)
+"""Words that may open a command ("never mind, stop"; "we're back, resume the timer") but are commands or parts of
+one themselves ("never mind"; "hold on a second"; "we're back"): the matcher drops them only when the whole text
+matches no template (`Normalized.after_interjection`)."""
 
 _TRAILING: tuple[tuple[str, ...], ...] = tuple(
     tuple(phrase.split()) for phrase in ("thank you rekindle", "thanks rekindle", "thank you", "thanks", "rekindle")
@@ -251,6 +252,14 @@ class Normalized:
 
     tokens: tuple[str, ...]
     """The caller's text split on whitespace, after Unicode NFKC (original case and punctuation kept)."""
+
+    def after_interjection(self) -> Normalized | None:
+        """The text without an opening interjection (`INTERJECTIONS`), None if it has none or nothing after it."""
+        for phrase in INTERJECTIONS:
+            if len(self.words) > len(phrase) and self.words[: len(phrase)] == phrase:
+                rest = self.words[len(phrase) :]
+                return Normalized(" ".join(rest), rest, self.sources[len(phrase) :], self.tokens)
+        return None
 
     def source_text(self, first_word: int, last_word: int) -> str:
         """The caller's own words behind canonical words first_word..last_word (inclusive).

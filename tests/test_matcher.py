@@ -191,6 +191,24 @@ def test_clauses_that_agree_give_the_intent() -> None:
     assert 0.0 < result.confidence < 1.0
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("never mind, stop", "stop"),  # an interjection before a command is dropped...
+        ("never mind give us a date idea", "date_idea"),
+        ("we're back, resume the timer", "date_night_resume"),
+        ("oops, remove that", "delete_gratitude"),
+        ("never mind", "stop"),  # ...but not where it is the command itself
+        ("we're back now", "date_night_resume"),
+        ("hold on a second", "date_night_pause"),
+        ("hang on", NONE),
+    ],
+)
+def test_an_opening_interjection_counts_only_when_the_rest_is_a_command(text: str, intent: str) -> None:
+    result = matcher().match(text)
+    assert (result.intent, result.confidence) == (intent, 1.0 if intent != NONE else 0.0)
+
+
 def test_clauses_that_disagree_give_none() -> None:
     assert matcher().match("yes, stop").intent == NONE
 

@@ -325,9 +325,9 @@ def test_dictation_settings_reach_the_dictation_decoder(flat_pass: bool) -> None
 def test_settle_can_hand_freed_heap_back_on_linux(sphinx: PocketSphinxEngine) -> None:
     # Without malloc_trim, a long listen session's RSS crept up (bench/soak.py: +5.4 MB after the 20% mark,
     # +1.8 MB with it); if the symbol stopped resolving, settle() would silently do nothing.
-    from audio.stt.pocketsphinx import _malloc_trim
+    from audio.native import malloc_trim
 
-    trim = _malloc_trim()
+    trim = malloc_trim()
     assert trim is not None
     assert trim(0) in (0, 1)
     sphinx.settle()

@@ -25,6 +25,7 @@ from typing import Any
 
 from assistant.errors import ModelError, SpeechError
 from audio.chunk import RATE, AudioChunk
+from audio.native import trim_heap
 from audio.stt import Mode, Transcript
 from audio.stt.moonshine_prepare import DECODER_FIRST, DECODER_NEXT, ENCODER, PREPARED, SOURCES, TOKENIZER
 from audio.stt.whole import WholeStream
@@ -90,6 +91,7 @@ class MoonshineEngine:
             if self._model is None:
                 started = time.perf_counter()
                 self._model = _Model(prepared_model(self.cache_dir, self.model_dir), self.threads)
+                trim_heap()  # ONNX Runtime freed the model files' protobufs: 46 MB glibc would keep resident
                 _LOGGER.debug("Loaded Moonshine in %.2f s", time.perf_counter() - started)
             return self._model
 

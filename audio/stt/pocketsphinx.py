@@ -25,7 +25,6 @@ arrives, so the result is ready when the speaker stops.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import itertools
 import logging
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import ModelError, SpeechError
 from audio.chunk import RATE, WIDTH, AudioChunk, require_standard
+from audio.native import trim_heap
 from audio.stt import Mode, Transcript
 from intents.grammar import WILDCARD, Grammar, cached, compact
 
@@ -264,7 +264,7 @@ class PocketSphinxEngine:
         with self._lock:
             if self._dictation is not None:
                 _end_set_aside(self._dictation)
-        _trim_heap()
+        trim_heap()
 
     def _command_decoder(self) -> Any:
         with self._lock:
@@ -808,27 +808,6 @@ def _decoder(model_dir: Path | None, dictionary: str | None = None, **options: A
         raise ModelError(f"PocketSphinx could not load the model in {root} ({err}); reinstall pocketsphinx") from err
     decoder.set_cmn(INITIAL_CMN)
     return decoder
-
-
-def _trim_heap() -> None:
-    """Give freed heap pages back to the system (glibc's malloc_trim; elsewhere nothing). PocketSphinx frees its
-    per-utterance tables between utterances, but glibc keeps the pages, so a long `listen` session's resident
-    memory crept up with every longer utterance it met (bench/soak.py)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        return None
 
 
 def _default_model_dir() -> Path:
