@@ -153,6 +153,28 @@ def test_speech_after_a_pause_is_not_lost(hybrid: HybridEngine, say: Callable[..
     assert stale.finish().text in ("we cooked dinner together", "we cook dinner together")
 
 
+def test_the_listener_starts_decoding_at_the_pause(
+    hybrid: HybridEngine, say: Callable[..., AudioChunk], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`listen`'s loop hands the endpointer's pauses to the stream: every turn, the first of the session too, is
+    answered by the decode that started at the pause."""
+    import logging
+
+    from assistant.app import App
+    from assistant.listen import Listener
+
+    app = App(tmp_path / "data", None)
+    app.settings = app.settings.replace(mute=True)
+    listener = Listener(app, hybrid, app.dialog(), as_json=True)
+    audio = b"".join(say(text).audio + bytes(32 * 800) for text in ("give us a conversation starter", "next"))
+    chunks = [AudioChunk(16000, 2, 1, audio[at : at + 960], at // 32) for at in range(0, len(audio), 960)]
+    with caplog.at_level(logging.DEBUG, logger="audio.stt.whole"):
+        listener.process(chunks)
+    app.close()
+    assert listener.turns == 2
+    assert sum("decoded from the pause" in r.getMessage() for r in caplog.records) == 2
+
+
 def test_wrong_audio_format_is_refused_in_either_mode(hybrid: HybridEngine) -> None:
     for mode in (Mode.COMMAND, Mode.DICTATION):
         with pytest.raises(SpeechError, match="16"):
