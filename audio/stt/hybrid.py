@@ -109,9 +109,10 @@ class HybridEngine:
                 # The second chance of a command Moonshine already heard (up to the pause: silence after it).
                 return self._last[1]
             return self.moonshine.decode(audio, mode, stop)
+        nothing = Transcript("", 0.0, Mode.COMMAND)
         heard = self.moonshine.decode(audio, Mode.COMMAND, stop)
         if stop is not None and stop.is_set():
-            return _replace(Transcript("", 0.0, Mode.COMMAND), started)  # the person went on: nobody waits
+            return _replace(nothing, started)  # the person went on: nobody waits
         self._last = (audio, heard)
         # Only a template's reading counts here; the matcher's keyword fallback is the second chance's to give
         # (`recognize.interpret`), which callers turn off where stray speech is common (always-on listening).
@@ -122,12 +123,12 @@ class HybridEngine:
 
         with self._grammar_lock:
             if stop is not None and stop.is_set():
-                return _replace(Transcript("", 0.0, Mode.COMMAND), started)
+                return _replace(nothing, started)
             found = self.grammar.transcribe(denoise(AudioChunk(RATE, WIDTH, CHANNELS, audio), self.noise), mode)
         if found.text and agree(found.text, heard):
             return _replace(found, started)
         _LOGGER.debug("Hybrid: grammar %r, Moonshine %r: no command", found.text, heard.text)
-        return _replace(Transcript("", 0.0, Mode.COMMAND), started)
+        return _replace(nothing, started)
 
 
 def agree(grammar: str, heard: Transcript) -> bool:
