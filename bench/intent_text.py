@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/intent_text.py [--split dev|test|all] [--errors]
 
-Reads tests/data/paraphrases.tsv (text, intent, slots as JSON, split). Prints one table per run; nothing is
+Reads intents/paraphrases.tsv (text, intent, slots as JSON, split). Prints one table per run; nothing is
 asserted here (tests/test_matcher.py holds the accuracy floors).
 """
 
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from intents.matcher import INTENT_NAMES, NONE, IntentResult, Matcher
 
-PARAPHRASES = Path(__file__).resolve().parents[1] / "tests" / "data" / "paraphrases.tsv"
+PARAPHRASES = Path(__file__).resolve().parents[1] / "intents" / "paraphrases.tsv"
 
 
 @dataclass(frozen=True)

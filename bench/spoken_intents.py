@@ -11,7 +11,7 @@ read again; `--no-second-chance` turns it off); the last column counts what that
     .venv/bin/python bench/spoken_intents.py --quick            # a few minutes
     .venv/bin/python bench/spoken_intents.py --split test       # the held-out half only
     .venv/bin/python bench/spoken_intents.py --garbage-prior 1e-8 --split dev   # tuning
-    .venv/bin/python bench/spoken_intents.py --quick --families piper --phrases tests/data/paraphrases.tsv
+    .venv/bin/python bench/spoken_intents.py --quick --families piper --phrases intents/paraphrases.tsv
                                                                 # natural phrasings, one natural voice
 """
 
@@ -277,7 +277,7 @@ def main() -> None:
         type=Path,
         default=PHRASES,
         help="lines to speak (default bench/phrases.tsv; also e.g. "
-        "tests/data/paraphrases.tsv, the natural phrasings the text benchmark reads)",
+        "intents/paraphrases.tsv, the natural phrasings the text benchmark reads)",
     )
     parser.add_argument(
         "--no-second-chance", action="store_true", help="a rejected command is not dictated and read again"

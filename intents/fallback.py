@@ -104,14 +104,19 @@ class Fallback:
     def guess(self, normalized: Normalized) -> tuple[str, dict[str, str | int]] | None:
         """The intent and slots the keywords point to, or None."""
         words = normalized.words
-        if not words or len(words) > self.max_words or _hits(self.veto, words):
+        if not words or len(words) > self.max_words or self.vetoed(normalized):
             return None
         for rule in self.rules:
             if rule.holds(words):
-                return rule.intent, self._slots(rule.intent, normalized)
+                return rule.intent, self.slots(rule.intent, normalized)
         return None
 
-    def _slots(self, intent: str, normalized: Normalized) -> dict[str, str | int]:
+    def vetoed(self, normalized: Normalized) -> bool:
+        """True when the text names another assistant's domain (weather, music, ...): never guessed at."""
+        return _hits(self.veto, normalized.words)
+
+    def slots(self, intent: str, normalized: Normalized) -> dict[str, str | int]:
+        """The slots of `intent` that its lists' words in the text give (depth, period, minutes, strategy, text)."""
         words = normalized.words
         slots: dict[str, str | int] = {}
         if intent == "conversation_starter":

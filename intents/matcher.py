@@ -4,7 +4,8 @@
     IntentResult(intent='log_gratitude', slots={'text': 'sam cooked dinner'}, confidence=1.0, ...)
 
 Order: the whole text against the templates (confidence 1.0); else its clauses, if they agree (0.8); else a
-keyword guess that needs a domain word and an ask word (0.6, intents/fallback.py); else `none`. A wrong action
+keyword guess that needs a domain word and an ask word (0.6, intents/fallback.py); else the nearest example
+request by meaning, when it is near and unambiguous (0.5, intents/semantic.py); else `none`. A wrong action
 is worse than asking again, so anything unsure comes back as `none`.
 """
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import ContentError
 from intents.fallback import Fallback
 from intents.normalize import Normalized, normalize
+from intents.semantic import SemanticGuesser
 
 if TYPE_CHECKING:
     from hassil import Intents
@@ -90,6 +92,14 @@ MAX_CLAUSES = 4
 FALLBACK_CONFIDENCE = 0.6
 """Confidence of a keyword guess (intents/fallback.py) when neither the text nor its clauses match a template."""
 
+SEMANTIC_CONFIDENCE = 0.5
+"""Confidence of a guess by meaning (intents/semantic.py), the last tier."""
+
+SEMANTIC_MIN_WORDS = 4
+"""Shorter text (in normalised words) is never guessed at by meaning: short commands are the templates' ground,
+and a two- or three-word line ("repeat after me") is near too many examples to be judged by meaning alone.
+Longer text than the keyword tier's `max_words` is not guessed at either."""
+
 _CLAUSE_BREAK = re.compile(r"[,;:.!?…]+(?:\s+|$)|\s+[-–—]+\s+")
 
 _CONTENT_FREE = frozenset(
@@ -127,7 +137,8 @@ def template_files(template_dir: Path | None = None) -> list[Path]:
 class Matcher:
     """Loads the templates once; `match` turns one utterance into an IntentResult."""
 
-    def __init__(self, template_dir: Path | None = None) -> None:
+    def __init__(self, template_dir: Path | None = None, semantic: SemanticGuesser | bool | None = True) -> None:
+        """`semantic`: True for the sentence encoder when its wheel is installed, False for none, or a guesser."""
         started = time.perf_counter()
         self.files: list[Path] = template_files(template_dir)
         """The YAML files the templates came from."""
@@ -136,6 +147,10 @@ class Matcher:
         self.intents, section = _load(self.files)
         self.fallback = Fallback(section, self.intents)
         """Keyword guesses for text no template matches."""
+        if semantic is True:
+            semantic = SemanticGuesser() if SemanticGuesser.available() else None
+        self.semantic: SemanticGuesser | None = semantic or None
+        """Guesses by meaning for text nothing else reads (loaded on first use)."""
         _LOGGER.debug(
             "Loaded %d intents from %d files in %.3f s",
             len(self.intents.intents),
@@ -156,23 +171,53 @@ class Matcher:
         if found is not None:
             return IntentResult(found[0], found[1], 1.0 if found[0] != NONE else 0.0, stripped)
         clauses = [clause for clause in _CLAUSE_BREAK.split(stripped) if clause.strip()]
+        intents: set[str] = set()
         if 1 < len(clauses) <= MAX_CLAUSES:
-            result = self._match_clauses(clauses, stripped)
-            if result.intent != NONE:
+            result, intents = self._match_clauses(clauses, stripped)
+            if result is not None:
                 return result
-        guess = self.fallback.guess(normalize(stripped))
+        guess = self.fallback.guess(normalized)
         if guess is not None:
             return IntentResult(guess[0], guess[1], FALLBACK_CONFIDENCE, stripped)
-        return IntentResult(NONE, text=stripped)
+        if intents:  # clauses that ask for different things ("yes, stop") are not guessed at by meaning
+            return IntentResult(NONE, text=stripped)
+        return self._by_meaning(normalized, stripped)
 
-    def _match_clauses(self, clauses: list[str], stripped: str) -> IntentResult:
-        """The one intent the clauses agree on ("we're bored, give us a question"), or `none` if they disagree."""
+    def _by_meaning(self, normalized: Normalized, stripped: str) -> IntentResult:
+        """The semantic tier: the nearest example's intent, with slots read as the keyword tier reads them."""
+        words = normalized.words
+        if (
+            self.semantic is None
+            or not SEMANTIC_MIN_WORDS <= len(words) <= self.fallback.max_words
+            or self.fallback.vetoed(normalized)
+        ):
+            return IntentResult(NONE, text=stripped)
+        found = self.semantic.guess(stripped)
+        if found is None:
+            return IntentResult(NONE, text=stripped)
+        slots = self.fallback.slots(found.intent, normalized)
+        if found.intent == "strategy_advice" and "strategy" not in slots and found.strategy:
+            slots["strategy"] = found.strategy
+        _LOGGER.debug(
+            "By meaning: %r -> %s (similarity %.2f, margin %.2f, nearest %r)",
+            stripped,
+            found.intent,
+            found.similarity,
+            found.margin,
+            found.example,
+        )
+        return IntentResult(found.intent, slots, SEMANTIC_CONFIDENCE, stripped)
+
+    def _match_clauses(self, clauses: list[str], stripped: str) -> tuple[IntentResult | None, set[str]]:
+        """The one intent the clauses agree on ("we're bored, give us a question"), or None and the intents the
+        clauses that matched ask for (none, or several that disagree)."""
         found = [self._recognize(normalize(clause)) for clause in clauses]
         matched = [result for result in found if result is not None and result[0] != NONE]
-        if len({intent for intent, _ in matched}) != 1:
-            return IntentResult(NONE, text=stripped)
+        intents = {intent for intent, _ in matched}
+        if len(intents) != 1:
+            return None, intents
         intent, slots = max(matched, key=lambda result: len(result[1]))
-        return IntentResult(intent, slots, CLAUSE_CONFIDENCE, stripped)
+        return IntentResult(intent, slots, CLAUSE_CONFIDENCE, stripped), intents
 
     def _recognize(self, normalized: Normalized) -> tuple[str, dict[str, str | int]] | None:
         """Intent name and slots if a template matches the whole of `normalized`.

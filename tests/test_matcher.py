@@ -27,7 +27,7 @@ from intents.matcher import (
 from intents.normalize import normalize
 from intents.template_stats import sentence_counts, template_words
 
-PARAPHRASES = Path(__file__).parent / "data" / "paraphrases.tsv"
+PARAPHRASES = Path(__file__).resolve().parents[1] / "intents" / "paraphrases.tsv"
 
 # Floors set just under what the matcher reaches (see bench/intent_text.py for the figures).
 DEV_ACCURACY_FLOOR = 0.97

