@@ -171,14 +171,20 @@ class Matcher:
         if found is not None:
             return IntentResult(found[0], found[1], 1.0 if found[0] != NONE else 0.0, stripped)
         clauses = [clause for clause in _CLAUSE_BREAK.split(stripped) if clause.strip()]
+        by_clause: IntentResult | None = None
         intents: set[str] = set()
         if 1 < len(clauses) <= MAX_CLAUSES:
-            result, intents = self._match_clauses(clauses, stripped)
-            if result is not None:
-                return result
+            by_clause, intents, partial = self._match_clauses(clauses, stripped)
+            if by_clause is not None and not partial:
+                return by_clause
         guess = self.fallback.guess(normalized)
         if guess is not None:
             return IntentResult(guess[0], guess[1], FALLBACK_CONFIDENCE, stripped)
+        if by_clause is not None:
+            # Only some clauses matched: the others are context ("my wife says I never listen, what should I do"
+            # asks for advice, not for help with Rekindle), so the whole text is read by meaning first.
+            by_meaning = self._by_meaning(normalized, stripped)
+            return by_meaning if by_meaning.intent != NONE else by_clause
         if intents:  # clauses that ask for different things ("yes, stop") are not guessed at by meaning
             return IntentResult(NONE, text=stripped)
         return self._by_meaning(normalized, stripped)
@@ -208,16 +214,17 @@ class Matcher:
         )
         return IntentResult(found.intent, slots, SEMANTIC_CONFIDENCE, stripped)
 
-    def _match_clauses(self, clauses: list[str], stripped: str) -> tuple[IntentResult | None, set[str]]:
-        """The one intent the clauses agree on ("we're bored, give us a question"), or None and the intents the
-        clauses that matched ask for (none, or several that disagree)."""
+    def _match_clauses(self, clauses: list[str], stripped: str) -> tuple[IntentResult | None, set[str], bool]:
+        """The one intent the clauses agree on ("we're bored, give us a question") or None, the intents the
+        clauses that matched ask for (none, one, or several that disagree), and whether some clause matched none."""
         found = [self._recognize(normalize(clause)) for clause in clauses]
         matched = [result for result in found if result is not None and result[0] != NONE]
         intents = {intent for intent, _ in matched}
+        partial = len(matched) < len(found)
         if len(intents) != 1:
-            return None, intents
+            return None, intents, partial
         intent, slots = max(matched, key=lambda result: len(result[1]))
-        return IntentResult(intent, slots, CLAUSE_CONFIDENCE, stripped), intents
+        return IntentResult(intent, slots, CLAUSE_CONFIDENCE, stripped), intents, partial
 
     def _recognize(self, normalized: Normalized) -> tuple[str, dict[str, str | int]] | None:
         """Intent name and slots if a template matches the whole of `normalized`.
