@@ -58,7 +58,7 @@ class App:
         """The intent matcher (templates loaded once)."""
         from intents.matcher import Matcher
 
-        return Matcher()
+        return Matcher(semantic=self.settings.understand_by_meaning)
 
     def dialog(self) -> Dialog:
         """A fresh dialog over this app's journal and content."""

@@ -50,6 +50,9 @@ class Settings:
     second_chance: bool = True
     """Dictate a command the grammar rejected and read it again (`listen`: only after the wake word, Enter or a
     follow-up question); false keeps every reply instant on a slow machine."""
+    understand_by_meaning: bool = True
+    """Read requests no template or keyword rule matches by their meaning (a small sentence encoder, about 65 MB
+    while loaded; intents/semantic.py); false keeps only templates and keywords, for a machine short of memory."""
     seed: int | None = None
     """Random seed for picking reply variants (for reproducible sessions); none means random."""
 

@@ -91,13 +91,15 @@ def _engine_cache() -> Path:
     return default_cache_dir()
 
 
-def _init(settings: dict[str, Any], noise_suppression: str, second_chance: bool, engine_name: str) -> None:
+def _init(
+    settings: dict[str, Any], noise_suppression: str, second_chance: bool, engine_name: str, by_meaning: bool
+) -> None:
     from audio.denoise import Denoise
     from audio.stt.pocketsphinx import PocketSphinxSettings
     from audio.stt.registry import create_engine
     from intents.matcher import Matcher
 
-    matcher = Matcher()
+    matcher = Matcher(semantic=by_meaning)
     options: dict[str, Any] = {}
     if engine_name in ("pocketsphinx", "hybrid"):
         options["settings"] = PocketSphinxSettings(**settings)
@@ -282,6 +284,9 @@ def main() -> None:
     parser.add_argument(
         "--no-second-chance", action="store_true", help="a rejected command is not dictated and read again"
     )
+    parser.add_argument(
+        "--no-meaning", action="store_true", help="the matcher without its meaning tier (understand_by_meaning off)"
+    )
     args = parser.parse_args()
 
     split = args.split or ("test" if args.quick else "all")
@@ -313,7 +318,7 @@ def main() -> None:
     with ProcessPoolExecutor(
         args.jobs,
         initializer=_init,
-        initargs=(settings, args.noise_suppression, not args.no_second_chance, args.engine),
+        initargs=(settings, args.noise_suppression, not args.no_second_chance, args.engine, not args.no_meaning),
     ) as pool:
         results = list(pool.map(_run, jobs, chunksize=4))
     if args.json:
@@ -322,6 +327,7 @@ def main() -> None:
     print(
         f"engine: {args.engine}; noise suppression: {args.noise_suppression}; "
         f"second chance: {'off' if args.no_second_chance else 'on'}; "
+        f"meaning tier: {'off' if args.no_meaning else 'on'}; "
         f"settings: {settings or 'defaults'}; wall time {time.perf_counter() - started:.0f} s"
     )
     for line in summarise(results):

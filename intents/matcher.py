@@ -158,8 +158,10 @@ class Matcher:
             time.perf_counter() - started,
         )
 
-    def match(self, text: str) -> IntentResult:
-        """The intent and slots of `text`; `none` (never an exception) for anything that is not a command."""
+    def match(self, text: str, *, guess: bool = True) -> IntentResult:
+        """The intent and slots of `text`; `none` (never an exception) for anything that is not a command.
+
+        `guess=False`: only a template that reads the whole text counts (no clauses, keywords or meaning)."""
         stripped = text.strip()
         if not stripped or len(stripped) > MAX_INPUT_CHARS:
             return IntentResult(NONE, text=stripped[:MAX_INPUT_CHARS])
@@ -170,6 +172,8 @@ class Matcher:
             found = self._recognize(rest)
         if found is not None:
             return IntentResult(found[0], found[1], 1.0 if found[0] != NONE else 0.0, stripped)
+        if not guess:
+            return IntentResult(NONE, text=stripped)
         clauses = [clause for clause in _CLAUSE_BREAK.split(stripped) if clause.strip()]
         by_clause: IntentResult | None = None
         intents: set[str] = set()
@@ -177,9 +181,9 @@ class Matcher:
             by_clause, intents, partial = self._match_clauses(clauses, stripped)
             if by_clause is not None and not partial:
                 return by_clause
-        guess = self.fallback.guess(normalized)
-        if guess is not None:
-            return IntentResult(guess[0], guess[1], FALLBACK_CONFIDENCE, stripped)
+        keywords = self.fallback.guess(normalized)
+        if keywords is not None:
+            return IntentResult(keywords[0], keywords[1], FALLBACK_CONFIDENCE, stripped)
         if by_clause is not None:
             # Only some clauses matched: the others are context ("my wife says I never listen, what should I do"
             # asks for advice, not for help with Rekindle), so the whole text is read by meaning first.

@@ -116,7 +116,7 @@ class HybridEngine:
         self._last = (audio, heard)
         # Only a template's reading counts here; the matcher's keyword fallback is the second chance's to give
         # (`recognize.interpret`), which callers turn off where stray speech is common (always-on listening).
-        reading = self.matcher.match(heard.text) if heard.text else None
+        reading = self.matcher.match(heard.text, guess=False) if heard.text else None
         if reading is not None and reading.intent != NONE and reading.confidence >= 1.0:
             return _replace(heard, started)
         from audio.denoise import denoise
