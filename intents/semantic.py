@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import os
 import re
 import shutil
 import struct
@@ -109,10 +110,16 @@ class Encoder:
     """all-MiniLM-L6-v2 in NumPy: `embed(texts)` gives one unit vector (384 floats) per text."""
 
     def __init__(self, folder: Path) -> None:
-        self.weights = _read_safetensors(folder / "model.safetensors")
-        vocab: dict[str, int] = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        try:
+            self.weights = _read_safetensors(folder / "model.safetensors")
+            vocab: dict[str, int] = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+            self._unknown = vocab["[UNK]"]
+            _check_shapes(self.weights)
+        except (OSError, ValueError, KeyError, TypeError, struct.error) as err:
+            raise ModelError(
+                f"the unpacked sentence encoder in {folder} is damaged ({err!r}); delete that folder"
+            ) from err
         self.vocab = vocab
-        self._unknown = vocab["[UNK]"]
 
     def tokens(self, text: str) -> list[int]:
         """BERT's uncased WordPiece ids, [CLS] ... [SEP], at most _MAX_TOKENS."""
@@ -267,6 +274,13 @@ def source_zip() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model.zip"
 
 
+def prepared_folder(cache_dir: Path, source: Path) -> Path:
+    """Where the encoder of `source` is (or will be) unpacked: named by the wheel file's path, size and time."""
+    stat = source.stat()
+    stamp = f"{_PREPARE_VERSION}\0{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    return cache_dir / f"minilm-l6-{hashlib.sha256(stamp.encode()).hexdigest()[:24]}"
+
+
 def prepare(cache_dir: Path | None = None) -> Path:
     """The unpacked encoder folder for this machine (model.safetensors and vocab.json), made on first use."""
     source = source_zip()
@@ -276,9 +290,7 @@ def prepare(cache_dir: Path | None = None) -> Path:
         from assistant.paths import default_cache_dir
 
         cache_dir = default_cache_dir()
-    stat = source.stat()
-    stamp = f"{_PREPARE_VERSION}\0{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
-    folder = cache_dir / f"minilm-l6-{hashlib.sha256(stamp.encode()).hexdigest()[:24]}"
+    folder = prepared_folder(cache_dir, source)
     if (folder / "model.safetensors").is_file() and (folder / "vocab.json").is_file():
         return folder
     started = time.perf_counter()
@@ -321,9 +333,13 @@ def _example_vectors(encoder: Encoder, folder: Path, examples: list[Example]) ->
     started = time.perf_counter()
     batches = [encoder.embed([e.text for e in examples[i : i + 32]]) for i in range(0, len(examples), 32)]
     vectors = np.concatenate(batches).astype(np.float32)
-    partial = path.with_name(path.name + ".partial.npy")
-    np.save(partial, vectors)
-    partial.replace(path)
+    try:
+        handle, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=folder)
+        with os.fdopen(handle, "wb") as out:  # a name of its own: two processes may encode at once
+            np.save(out, vectors)
+        Path(name).replace(path)
+    except OSError as err:  # a read-only or full cache: use them, encode again next time
+        _LOGGER.debug("Could not keep the example vectors in %s: %s", folder, err)
     _LOGGER.debug("Encoded %d examples in %.1f s", len(examples), time.perf_counter() - started)
     return vectors
 
@@ -343,6 +359,25 @@ def _read_safetensors(path: Path) -> dict[str, Any]:
         start, end = info["data_offsets"]
         tensors[name] = data[start:end].view(np.float32).reshape(info["shape"])
     return tensors
+
+
+def _check_shapes(weights: dict[str, Any]) -> None:
+    """ValueError unless every tensor the encoder uses is there with its shape."""
+    wanted = {
+        "embeddings.word_embeddings.weight": (30522, 384),
+        "embeddings.position_embeddings.weight": (512, 384),
+        "embeddings.token_type_embeddings.weight": (2, 384),
+    }
+    for layer in range(_LAYERS):
+        prefix = f"encoder.layer.{layer}."
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            wanted[prefix + name + ".weight"] = (384, 384)
+        wanted[prefix + "intermediate.dense.weight"] = (1536, 384)
+        wanted[prefix + "output.dense.weight"] = (384, 1536)
+    for name, shape in wanted.items():
+        found = weights.get(name)
+        if found is None or tuple(found.shape) != shape:
+            raise ValueError(f"{name} is {'missing' if found is None else tuple(found.shape)}, not {shape}")
 
 
 _WORD_PARTS = re.compile(r"[^\W_]+|[^\w\s]|_")

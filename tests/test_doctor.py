@@ -15,6 +15,7 @@ from assistant.doctor import (
     Check,
     check_data_dir,
     check_moonshine,
+    check_sentence_encoder,
     check_pocketsphinx,
     check_voice,
     check_vosk,
@@ -31,6 +32,7 @@ NAMES = [
     "speech model (pocketsphinx)",
     "speech model (vosk)",
     "speech model (moonshine)",
+    "understanding by meaning",
     "data directory",
 ]
 
@@ -113,6 +115,13 @@ def test_moonshine_prepared_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("REKINDLE_CACHE_DIR", str(tmp_path / "empty-cache"))
     fresh = check_moonshine()
     assert fresh.ok and "not prepared yet" in fresh.detail and fresh.fix == "run ./setup.sh again"
+
+
+def test_sentence_encoder_unpacked_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert check_sentence_encoder().detail.startswith("sentence encoder ready at")  # setup.sh unpacked it
+    monkeypatch.setenv("REKINDLE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    fresh = check_sentence_encoder()
+    assert fresh.ok and "unpacked on first use" in fresh.detail and fresh.fix == "run ./setup.sh again"
 
 
 def test_no_vosk_model_is_fine_but_suggested() -> None:
