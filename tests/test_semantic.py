@@ -121,6 +121,8 @@ def test_word_with_no_pieces_is_one_unknown() -> None:
     assert "ꙮ" not in encoder().vocab
     assert encoder().tokens("ꙮꙮꙮ") == [CLS, UNK, SEP]
     assert encoder().tokens("we saw ꙮꙮꙮ today") == [CLS, 2057, 2387, UNK, 2651, SEP]
+    assert encoder().tokens("hello") == [CLS, 7592, SEP]
+    assert encoder().tokens("helloꙮ") == [CLS, UNK, SEP]  # the whole word, not "hello" and then [UNK]
 
 
 def test_tokens_are_cut_at_128_keeping_sep() -> None:
