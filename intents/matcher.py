@@ -204,7 +204,12 @@ class Matcher:
             return IntentResult(NONE, text=stripped)
         try:
             found = self.semantic.guess(stripped)
-        except (RekindleError, OSError, ValueError) as err:  # missing or damaged encoder: templates still work
+        except (
+            RekindleError,
+            OSError,
+            ValueError,
+            EOFError,
+        ) as err:  # missing or damaged encoder: templates still work
             _LOGGER.warning("Reading requests by meaning is off: %s", err)
             self.semantic = None
             return IntentResult(NONE, text=stripped)

@@ -19,7 +19,6 @@ import importlib.util
 import json
 import logging
 import os
-import re
 import shutil
 import struct
 import tempfile
@@ -55,6 +54,7 @@ NEVER_GUESSED = frozenset({"yes", "no"})
 _LAYERS = 6
 _HEADS = 12
 _MAX_TOKENS = 128
+_MAX_WORD_CHARS = 100
 _PREPARE_VERSION = "1"
 
 
@@ -134,6 +134,8 @@ class Encoder:
         return [*ids[: _MAX_TOKENS - 1], self.vocab["[SEP]"]]
 
     def _pieces(self, word: str) -> list[int]:
+        if len(word) > _MAX_WORD_CHARS:
+            return [self._unknown]
         pieces: list[int] = []
         start = 0
         while start < len(word):
@@ -186,7 +188,9 @@ class Encoder:
         head = size // _HEADS
 
         def project(name: str, value: np.ndarray) -> np.ndarray:
-            out: np.ndarray = value @ w[prefix + name + ".weight"].T + w[prefix + name + ".bias"]
+            weight = w[prefix + name + ".weight"]
+            flat = value.reshape(-1, value.shape[-1]) @ weight.T  # 2-D: one BLAS call, 10x faster than 3-D
+            out: np.ndarray = (flat + w[prefix + name + ".bias"]).reshape(batch, width, weight.shape[0])
             return out
 
         def heads(value: np.ndarray) -> np.ndarray:
@@ -337,7 +341,7 @@ def _example_vectors(encoder: Encoder, folder: Path, examples: list[Example]) ->
             vectors: np.ndarray = np.load(path)
             if vectors.shape == (len(examples), 384):
                 return vectors
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):
             pass
     started = time.perf_counter()
     batches = [encoder.embed([e.text for e in examples[i : i + 32]]) for i in range(0, len(examples), 32)]
@@ -389,14 +393,43 @@ def _check_shapes(weights: dict[str, Any]) -> None:
             raise ValueError(f"{name} is {'missing' if found is None else tuple(found.shape)}, not {shape}")
 
 
-_WORD_PARTS = re.compile(r"[^\W_]+|[^\w\s]|_")
-
-
 def _basic_words(text: str) -> list[str]:
-    """BERT's basic tokenizer for English: lower case, accents stripped, punctuation split off."""
-    folded = unicodedata.normalize("NFD", text.lower())
-    folded = "".join(c for c in folded if unicodedata.category(c) != "Mn")
-    return _WORD_PARTS.findall(folded)
+    """BERT's basic tokenizer (uncased): control characters dropped, CJK characters and punctuation split off as
+    words of their own, lower case, accents stripped."""
+    spaced: list[str] = []
+    for char in unicodedata.normalize("NFD", text.lower()):
+        category = unicodedata.category(char)
+        if char.isspace():
+            spaced.append(" ")
+        elif category in ("Cc", "Cf", "Mn") or char in ("\0", "\ufffd"):
+            continue
+        elif _is_punctuation(char, category) or _is_cjk(ord(char)):
+            spaced.append(f" {char} ")
+        else:
+            spaced.append(char)
+    return "".join(spaced).split()
+
+
+def _is_punctuation(char: str, category: str) -> bool:
+    """BERT's rule: Unicode punctuation, and every ASCII character that is neither a letter, a digit nor a space."""
+    code = ord(char)
+    return 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126 or category.startswith("P")
+
+
+def _is_cjk(code: int) -> bool:
+    return any(start <= code <= end for start, end in _CJK)
+
+
+_CJK = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B820, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
 
 
 def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:

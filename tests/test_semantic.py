@@ -104,6 +104,10 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
             "um so like, twenty-five minutes of date night_time 3.5",
             [101, 8529, 2061, 2066, 1010, 3174, 1011, 2274, 2781, 1997, 3058, 2305, 1035, 2051, 1017, 1012, 1019, 102],
         ),
+        ("£5 costs €20", [101, 27813, 5366, 1574, 11387, 102]),  # currency signs are not punctuation
+        ("中文 ok", [101, 1746, 1861, 7929, 102]),  # one word per CJK character
+        ("a\u200bb\u00adc", [101, 5925, 102]),  # format characters dropped
+        ("x" * 101 + " ok", [101, 100, 7929, 102]),  # a word over 100 characters is one [UNK]
     ],
 )
 def test_tokens_match_bert_wordpiece(text: str, ids: list[int]) -> None:
@@ -347,6 +351,18 @@ def test_damaged_example_vectors_are_recomputed(tmp_path: Path, small_cache: Pat
     assert found is not None and found.intent == "help"
 
 
+def test_empty_example_vectors_are_recomputed(tmp_path: Path, small_cache: Path) -> None:
+    """An empty vectors file (a full disk, a crash) is encoded again."""
+    examples = write_examples(tmp_path, SMALL_EXAMPLES + "plan us a picnic by the lake\tdate_idea\t{}\tdev\n")
+    before = vector_files(small_cache)
+    _, vectors, _ = SemanticGuesser(cache_dir=small_cache, examples=examples).load()
+    (path,) = vector_files(small_cache) - before
+    path.write_bytes(b"")
+    _, again, _ = SemanticGuesser(cache_dir=small_cache, examples=examples).load()
+    np.testing.assert_allclose(again, vectors, atol=1e-6)
+    assert path.stat().st_size > 0
+
+
 def test_malformed_examples_name_the_line(tmp_path: Path, small_cache: Path) -> None:
     bad = write_examples(tmp_path, "# comment\nyes go ahead\tyes\t{}\tdev\nstop now\tstop\tdev\n")
     with pytest.raises(ModelError, match=r"examples\.tsv line 3"):
@@ -372,7 +388,6 @@ untouched = not any(cache.iterdir())
 guessed = Matcher(semantic=SemanticGuesser(examples=Path(sys.argv[2]))).match(sys.argv[3])
 print(json.dumps([template.intent, untouched, guessed.intent, guessed.confidence]))
 """
-    started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", script, str(cache_dir), str(examples), UNREAD[0][0]],
         env={**os.environ, "REKINDLE_CACHE_DIR": str(cache_dir)},
@@ -387,4 +402,3 @@ print(json.dumps([template.intent, untouched, guessed.intent, guessed.confidence
     (folder,) = cache_dir.glob("minilm-l6-*")
     assert (folder / "model.safetensors").is_file()
     assert len(list(folder.glob("examples-*.npy"))) == 1
-    assert time.perf_counter() - started < 60
