@@ -5,7 +5,7 @@
 
 Printed, after the machine's details:
 - `rekindle ask TEXT --mute`: wall time of the whole process (median and p90 of the runs after one untimed
-  warm-up), and its peak RSS.
+  warm-up), and its peak RSS; once for a request a template reads, once for one only the meaning tier reads.
 - `rekindle listen` on the virtual microphone (tests/alsa/vmic.conf; replies spoken to the virtual speaker, the
   default engine): time to the "Rekindle is listening" line (the engine is loaded before it is printed), time to
   the first reply, and the process's peak RSS (VmHWM from /proc just before Ctrl-C, and ru_maxrss from wait4) after
@@ -45,6 +45,8 @@ from common import (
 )
 
 ASK_TEXT = "give me a date night idea"
+ASK_BY_MEANING = "it's hard for me to let my guard down"
+"""A request no template or keyword rule reads: the meaning tier loads and answers it (a test line)."""
 READY = "Rekindle is listening"
 LOADED = "Speech recogniser ready after"
 SPOKEN = (COMMANDS[0], COMMANDS[2], COMMANDS[7])
@@ -60,14 +62,12 @@ def _env(data: Path, **alsa: Path | str | None) -> dict[str, str]:
 
 
 # -- ask ------------------------------------------------------------------------------------------------------
-def ask_runs(data: Path, runs: int) -> tuple[list[float], list[float]]:
-    """Wall seconds and peak RSS (MB) of `rekindle ask ... --mute`, after one untimed warm-up."""
+def ask_runs(data: Path, runs: int, text: str = ASK_TEXT) -> tuple[list[float], list[float]]:
+    """Wall seconds and peak RSS (MB) of `rekindle ask TEXT --mute`, after one untimed warm-up."""
     walls, peaks = [], []
     for n in range(runs + 1):
         started = time.perf_counter()
-        process = subprocess.Popen(
-            [str(REKINDLE), "ask", ASK_TEXT, "--mute"], stdout=subprocess.DEVNULL, env=_env(data)
-        )
+        process = subprocess.Popen([str(REKINDLE), "ask", text, "--mute"], stdout=subprocess.DEVNULL, env=_env(data))
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
@@ -241,6 +241,7 @@ def main() -> None:
     print_machine("Rekindle footprint benchmark (bench/footprint.py)")
 
     walls, peaks = ask_runs(tmp / "ask-data", runs)
+    meaning_walls, meaning_peaks = ask_runs(tmp / "ask-data", runs, ASK_BY_MEANING)
     mic = mic_file(tmp / "mic.raw")
     results = [listen_session(tmp / f"listen-{n}", mic, tmp / f"speaker-{n}.wav") for n in range(sessions)]
     ready = [s.ready_s for s in results]
@@ -259,6 +260,14 @@ def main() -> None:
             [
                 ["`rekindle ask ... --mute` wall s", median(walls), p90(walls), "1.0 s", _met(p90(walls), 1.0)],
                 ["`rekindle ask` peak RSS MB", median(peaks), max(peaks), "-", "-"],
+                [
+                    "`rekindle ask` read by meaning, wall s",
+                    median(meaning_walls),
+                    p90(meaning_walls),
+                    "1.0 s",
+                    _met(p90(meaning_walls), 1.0),
+                ],
+                ["`rekindle ask` read by meaning, peak RSS MB", median(meaning_peaks), max(meaning_peaks), "-", "-"],
                 ["`rekindle listen` to ready line s", median(ready), max(ready), "1.0 s", _met(max(ready), 1.0)],
                 ["`rekindle listen` to recogniser loaded s", median(loaded), max(loaded), "-", "-"],
                 ["`rekindle listen` to first reply s", median(first), max(first), "-", "-"],
