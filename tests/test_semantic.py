@@ -25,12 +25,12 @@ CLS, SEP, UNK = 101, 102, 100
 
 # Held-back (test split) requests that no template or keyword rule reads, with their labels.
 UNREAD = [
-    ("what can we do together this weekend", "date_idea", None),
+    ("what should we do this saturday night", "date_idea", None),
     ("it's hard for me to let my guard down", "strategy_advice", "vulnerability"),
     ("do you think we should see a counselor", "strategy_advice", "professional_help"),
 ]
 
-WEEKEND_EXAMPLE = "any ideas for something to do together this weekend"
+NEAREST_EXAMPLE = "what should we do tonight"
 """The dev line nearest UNREAD[0]."""
 
 # A few examples of every kind the guesser treats apart; the `test` line must be ignored.
@@ -376,7 +376,7 @@ def test_matcher_prepares_on_demand_in_a_fresh_cache(tmp_path: Path) -> None:
     there on the first guess. (Small examples: encoding all the default ones takes minutes on a busy machine.)"""
     cache_dir = tmp_path / "cache"
     cache_dir.mkdir()
-    examples = write_examples(tmp_path, SMALL_EXAMPLES + f"{WEEKEND_EXAMPLE}\tdate_idea\t{{}}\tdev\n")
+    examples = write_examples(tmp_path, SMALL_EXAMPLES + f"{NEAREST_EXAMPLE}\tdate_idea\t{{}}\tdev\n")
     script = """
 import json, sys
 from pathlib import Path
