@@ -204,12 +204,8 @@ class Matcher:
             return IntentResult(NONE, text=stripped)
         try:
             found = self.semantic.guess(stripped)
-        except (
-            RekindleError,
-            OSError,
-            ValueError,
-            EOFError,
-        ) as err:  # missing or damaged encoder: templates still work
+        except (RekindleError, OSError, ValueError, EOFError) as err:
+            # A missing or damaged encoder: warn once, and the other tiers go on as before.
             _LOGGER.warning("Reading requests by meaning is off: %s", err)
             self.semantic = None
             return IntentResult(NONE, text=stripped)

@@ -402,3 +402,21 @@ print(json.dumps([template.intent, untouched, guessed.intent, guessed.confidence
     (folder,) = cache_dir.glob("minilm-l6-*")
     assert (folder / "model.safetensors").is_file()
     assert len(list(folder.glob("examples-*.npy"))) == 1
+
+
+def test_a_broken_meaning_tier_turns_itself_off(
+    tmp_path: Path, small_cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Matching never raises: a guesser that cannot load is dropped with one warning; templates still answer."""
+    bad = write_examples(tmp_path, "# comment\nstop now\tstop\tdev\n")
+    broken = Matcher(semantic=SemanticGuesser(cache_dir=small_cache, examples=bad))
+    text = UNREAD[1][0]
+    with caplog.at_level("WARNING", logger="intents.matcher"):
+        assert broken.match(text).intent == NONE
+        assert broken.match(text).intent == NONE
+    assert broken.semantic is None
+    assert [r.getMessage() for r in caplog.records].count(
+        f"Reading requests by meaning is off: {bad.name} line 2: expected 4 tab-separated columns; fix that line"
+    ) == 1
+    assert broken.match("give me a conversation starter").intent == "conversation_starter"
+    assert matcher().match(text).intent == UNREAD[1][1]  # the same text, read by a working tier
