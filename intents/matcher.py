@@ -4,8 +4,8 @@
     IntentResult(intent='log_gratitude', slots={'text': 'sam cooked dinner'}, confidence=1.0, ...)
 
 Order: the whole text against the templates (confidence 1.0); else its clauses, if they agree (0.8); else a
-keyword guess that needs a domain word and an ask word (0.6, intents/fallback.py); else the nearest example
-request by meaning, when it is near and unambiguous (0.5, intents/semantic.py); else `none`. A wrong action
+keyword guess that needs a domain word and an ask word (0.6, intents/fallback.py); else the intent a classifier
+over example requests reads by meaning, when it is sure (0.5, intents/semantic.py); else `none`. A wrong action
 is worse than asking again, so anything unsure comes back as `none`.
 """
 
@@ -215,12 +215,12 @@ class Matcher:
         if found.intent == "strategy_advice" and "strategy" not in slots and found.strategy:
             slots["strategy"] = found.strategy
         _LOGGER.debug(
-            "By meaning: %r -> %s (similarity %.2f, margin %.2f, nearest %r)",
+            "By meaning: %r -> %s (probability %.2f, nearest %r at %.2f)",
             stripped,
             found.intent,
-            found.similarity,
-            found.margin,
+            found.probability,
             found.example,
+            found.similarity,
         )
         return IntentResult(found.intent, slots, SEMANTIC_CONFIDENCE, stripped)
 

@@ -17,7 +17,15 @@ import pytest
 from assistant.errors import ModelError
 from intents.matcher import NONE, SEMANTIC_CONFIDENCE, SEMANTIC_MIN_WORDS, Matcher
 from intents.normalize import normalize
-from intents.semantic import EXAMPLES, Encoder, SemanticGuesser, SemanticSettings, load_examples, prepare
+from intents.semantic import (
+    EXAMPLES,
+    Encoder,
+    SemanticGuesser,
+    SemanticSettings,
+    load_examples,
+    prepare,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +39,7 @@ UNREAD = [
 ]
 
 NEAREST_EXAMPLE = "what should we do tonight"
-"""The dev line nearest UNREAD[0]."""
+"""A dev line near UNREAD[0] in meaning."""
 
 # A few examples of every kind the guesser treats apart; the `test` line must be ignored.
 SMALL_EXAMPLES = """# text\tintent\tslots\tsplit
@@ -192,23 +200,21 @@ def test_guesses_a_request_no_template_reads(text: str, intent: str, strategy: s
     found = guesser().guess(text)
     assert found is not None
     assert (found.intent, found.strategy) == (intent, strategy)
-    assert found.similarity >= settings.min_similarity
-    assert found.margin >= settings.min_margin
+    assert found.probability >= settings.min_probability
 
 
 @pytest.mark.parametrize("text", ["who won the football match yesterday", "is it going to be sunny tomorrow"])
-def test_nearest_out_of_domain_example_is_not_guessed(text: str) -> None:
-    """Close enough to an out-of-domain example to pass the thresholds, and that is why it stays none."""
-    settings = guesser().settings
-    nearest = guesser().nearest(text)
-    assert nearest is not None
-    assert nearest.intent == NONE
-    assert nearest.similarity >= settings.min_similarity and nearest.margin >= settings.min_margin
+def test_out_of_domain_reading_is_not_guessed(text: str) -> None:
+    """The classifier is sure these are out of domain, and that is why they stay none."""
+    found = guesser().classify(text)
+    assert found is not None
+    assert found.intent == NONE
+    assert found.probability >= guesser().settings.min_probability
     assert guesser().guess(text) is None
 
 
-def test_no_text_has_no_nearest() -> None:
-    assert guesser().nearest("   ") is None
+def test_no_text_is_not_classified() -> None:
+    assert guesser().classify("   ") is None
     assert guesser().guess("") is None
 
 
@@ -225,28 +231,59 @@ def test_yes_is_never_guessed(tmp_path: Path, small_cache: Path) -> None:
     """Nearest to a `yes` example (not to the held-back `stop` line of the same words), well within the
     thresholds: still not guessed."""
     small = SemanticGuesser(cache_dir=small_cache, examples=write_examples(tmp_path))
-    nearest = small.nearest("sure thing go right ahead")
-    assert nearest is not None
-    assert (nearest.intent, nearest.example) == ("yes", "yes go ahead")
-    assert nearest.similarity >= small.settings.min_similarity and nearest.margin >= small.settings.min_margin
+    found = small.classify("sure thing go right ahead")
+    assert found is not None
+    assert (found.intent, found.example) == ("yes", "yes go ahead")
+    assert found.probability >= small.settings.min_probability
     assert small.guess("sure thing go right ahead") is None
 
 
-def test_min_similarity_is_obeyed() -> None:
-    text = UNREAD[0][0]
-    assert guesser().guess(text) is not None
-    strict = SemanticGuesser(SemanticSettings(min_similarity=0.99))
-    nearest = strict.nearest(text)
-    assert nearest is not None and nearest.intent == UNREAD[0][1]
-    assert strict.guess(text) is None
+def test_classifier_reads_past_the_nearest_example() -> None:
+    """A held-back line whose single nearest example is out of domain: the classifier still reads it as advice
+    about listening (the nearest-example rule it replaced refused it)."""
+    text = "she says I interrupt her all the time, what can I do about that"
+    encoder_, vectors, examples = guesser().load()
+    assert text not in {example.text for example in examples}
+    nearest = examples[int((vectors @ encoder_.embed([text])[0]).argmax())]
+    assert nearest.intent == NONE
+    found = guesser().guess(text)
+    assert found is not None
+    assert (found.intent, found.strategy) == ("strategy_advice", "active_listening")
+    assert plain_matcher().match(text).intent == NONE
+    result = matcher().match(text)
+    assert (result.intent, result.slots, result.confidence) == (
+        "strategy_advice",
+        {"strategy": "active_listening"},
+        SEMANTIC_CONFIDENCE,
+    )
 
 
-def test_min_margin_is_obeyed() -> None:
+def test_train_separates_and_is_deterministic() -> None:
+    """Three clusters of unit vectors: each point is classed as its own cluster, and training twice gives the
+    same weights."""
+    rng = np.random.default_rng(7)
+    centres = np.eye(384, dtype=np.float32)[:3]
+    labels = ["a", "b", "c"] * 10
+    points = np.array([centres[i % 3] for i in range(30)]) + rng.normal(0, 0.02, (30, 384)).astype(np.float32)
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    first, second = train(points, labels), train(points, labels)
+    np.testing.assert_array_equal(first.weights, second.weights)
+    assert first.intents == ("a", "b", "c")
+    for point, label in zip(points, labels, strict=True):
+        probabilities = first.probabilities(point)
+        assert first.intents[int(probabilities.argmax())] == label
+        assert probabilities.sum() == pytest.approx(1.0)
+    assert first.probabilities(centres[1]).max() > 0.9
+
+
+def test_min_probability_is_obeyed() -> None:
     text = UNREAD[0][0]
     found = guesser().guess(text)
     assert found is not None
-    wary = SemanticGuesser(SemanticSettings(min_margin=found.margin + 0.01))
-    assert wary.guess(text) is None
+    strict = SemanticGuesser(SemanticSettings(min_probability=found.probability + 0.001))
+    again = strict.classify(text)
+    assert again is not None and again.intent == UNREAD[0][1]
+    assert strict.guess(text) is None
 
 
 # Matcher
@@ -262,7 +299,7 @@ def test_matcher_reads_by_meaning_last(text: str, intent: str, strategy: str | N
 
 
 def test_short_text_is_not_guessed() -> None:
-    """Three words are not guessed even when their nearest example would pass; four are."""
+    """Three words are not guessed even when the classifier would guess them; four are."""
     short, enough = "what to say", "what do I say"
     assert len(normalize(short).words) == SEMANTIC_MIN_WORDS - 1
     assert len(normalize(enough).words) == SEMANTIC_MIN_WORDS
@@ -274,7 +311,7 @@ def test_short_text_is_not_guessed() -> None:
 
 
 def test_long_text_is_not_guessed() -> None:
-    """One word over the keyword tier's max_words is not guessed even when its nearest example would pass."""
+    """One word over the keyword tier's max_words is not guessed even when the classifier would guess it."""
     most = "i want to become an attentive listener because my wife says i never listen"
     over = "i want to become a more attentive listener because my wife says i never listen"
     max_words = matcher().fallback.max_words
@@ -363,6 +400,24 @@ def test_empty_example_vectors_are_recomputed(tmp_path: Path, small_cache: Path)
     assert path.stat().st_size > 0
 
 
+def test_classifier_is_kept_reused_and_retrained_when_damaged(tmp_path: Path, small_cache: Path) -> None:
+    examples = write_examples(tmp_path, SMALL_EXAMPLES + "we could go dancing on friday\tdate_idea\t{}\tdev\n")
+    before = set(prepare(small_cache).glob("classifier-*.npy"))
+    first = SemanticGuesser(cache_dir=small_cache, examples=examples)
+    found = first.classify("what sort of things can I ask you")
+    (path,) = set(prepare(small_cache).glob("classifier-*.npy")) - before
+    kept = np.load(path)
+    assert kept.shape == (385, 5)  # a weight row per dimension and the bias; yes, no, help, date_idea, none
+    stamp = path.stat().st_mtime_ns
+    again = SemanticGuesser(cache_dir=small_cache, examples=examples).classify("what sort of things can I ask you")
+    assert path.stat().st_mtime_ns == stamp
+    assert found == again
+    path.write_bytes(b"not weights")
+    redone = SemanticGuesser(cache_dir=small_cache, examples=examples)
+    assert redone.classify("what sort of things can I ask you") == found
+    np.testing.assert_array_equal(np.load(path), kept)
+
+
 def test_malformed_examples_name_the_line(tmp_path: Path, small_cache: Path) -> None:
     bad = write_examples(tmp_path, "# comment\nyes go ahead\tyes\t{}\tdev\nstop now\tstop\tdev\n")
     with pytest.raises(ModelError, match=r"examples\.tsv line 3"):
@@ -402,6 +457,7 @@ print(json.dumps([template.intent, untouched, guessed.intent, guessed.confidence
     (folder,) = cache_dir.glob("minilm-l6-*")
     assert (folder / "model.safetensors").is_file()
     assert len(list(folder.glob("examples-*.npy"))) == 1
+    assert len(list(folder.glob("classifier-*.npy"))) == 1
 
 
 def test_a_broken_meaning_tier_turns_itself_off(
