@@ -10,7 +10,7 @@ questions such as "delete ...?"). The strategy of a piece of advice is the neare
 
 Why a classifier rather than the nearest example alone: on 106 held-back lines of a fresh round of phrasings
 (round 10, written blind), the nearest example (cosine >= 0.70, margin 0.05) let the matcher read 75; the
-classifier 90, with out-of-domain lines refused as before (22/22). People describe their troubles in words no
+classifier 88, with out-of-domain lines refused as before (22/22). People describe their troubles in words no
 example shares; the classifier learns which directions of the space mean "advice about listening", not one
 sentence's neighbourhood.
 
@@ -323,7 +323,8 @@ class Classifier:
 def train(vectors: np.ndarray, labels: Sequence[str], epochs: int = 400) -> Classifier:
     """A classifier of `vectors` into `labels` (full-batch gradient descent on the cross-entropy, each intent
     weighted by the inverse of its number of examples, light L2; deterministic: same examples, same weights).
-    The settings were chosen once, on rounds 1-9's dev lines, and not tuned further."""
+    Its rate, decay, scale and epochs were set once and never tuned on any score (at 400 epochs every example is
+    classed as its own intent, mean loss 0.02)."""
     import numpy as np
 
     intents = sorted(set(labels))
