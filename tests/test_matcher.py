@@ -457,3 +457,22 @@ def test_normalize(text: str, canonical: str) -> None:
 def test_ending_the_date_night_needs_the_date_night_named(text: str, intent: str) -> None:
     # "turn off", "that's enough for now": stop; only phrases that name the date night end it.
     assert matcher().match(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ask me a trivia question",
+        "we need to talk about the budget before Monday's meeting",
+        "we had a massive fight at work about the deadline",
+    ],
+)
+def test_other_peoples_quizzes_meetings_and_deadlines_are_refused(text: str) -> None:
+    """Dev lines of the out-of-domain bank the keyword tier used to take (a conversation starter, advice)."""
+    assert matcher().fallback.vetoed(normalize(text))
+    assert matcher().match(text).intent == NONE
+
+
+def test_work_schedules_are_still_a_relationship_matter() -> None:
+    result = matcher().match("we barely see each other with our work schedules")
+    assert (result.intent, result.slots) == ("strategy_advice", {"strategy": "quality_time"})
