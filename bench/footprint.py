@@ -45,7 +45,7 @@ from common import (
 )
 
 ASK_TEXT = "give me a date night idea"
-ASK_BY_MEANING = "it's hard for me to let my guard down"
+ASK_BY_MEANING = "we feel like flatmates passing each other in the hallway"
 """A request no template or keyword rule reads: the meaning tier loads and answers it (a test line)."""
 READY = "Rekindle is listening"
 LOADED = "Speech recogniser ready after"

@@ -204,13 +204,13 @@ def test_hear_cli(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
 def test_hear_cli_reads_a_request_by_meaning_unless_turned_off(tmp_path: Path, say: Callable[..., AudioChunk]) -> None:
     """Spoken words no template or keyword rule reads: the second chance hands Moonshine's words to the matcher,
     whose meaning tier reads them (confidence at most 0.5); `understand_by_meaning = false` leaves them `none`."""
-    wav = save_wav(say("it's hard for me to let my guard down"), tmp_path / "guard.wav")
+    wav = save_wav(say("we feel like flatmates passing each other in the hallway"), tmp_path / "flatmates.wav")
     done = rekindle("hear", "--json", "--engine", "hybrid", wav, data_dir=tmp_path / "data")
     assert done.returncode == 0, done.stderr
     (heard,) = json_lines(done.stdout)
-    assert (heard["intent"], heard["slots"]) == ("strategy_advice", {"strategy": "vulnerability"}), heard
+    assert (heard["intent"], heard["slots"]) == ("strategy_advice", {"strategy": "quality_time"}), heard
     assert 0 < heard["confidence"] <= 0.5
-    assert "guard down" in heard["transcript"]
+    assert "hallway" in heard["transcript"]
     settings = tmp_path / "config.toml"
     settings.write_text("understand_by_meaning = false\n")
     off = rekindle("--config", settings, "hear", "--json", "--engine", "hybrid", wav, data_dir=tmp_path / "data")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 from collections import Counter
 from functools import lru_cache
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.errors import ContentError
+from intents import matcher as matcher_module
 from intents.matcher import (
     FALLBACK_CONFIDENCE,
     INTENT_NAMES,
@@ -32,11 +34,12 @@ PARAPHRASES = Path(__file__).resolve().parents[1] / "intents" / "paraphrases.tsv
 # Floors set just under what the matcher reaches (see bench/intent_text.py for the figures).
 DEV_ACCURACY_FLOOR = 0.97
 TEST_ACCURACY_FLOOR = 0.94
-TEST_SLOT_ACCURACY_FLOOR = 0.93
+TEST_SLOT_ACCURACY_FLOOR = 0.92
 WRONG_ACTION_CEILING = 0.01
-OUT_OF_DOMAIN_ACCEPT_CEILING = 0.035
-"""Share of a split's out-of-domain lines that may come back as a command (2026-11-28, with the bank of near-misses:
-dev 3/254, test 10/349). A deletion still asks "delete ...?" before it acts."""
+OUT_OF_DOMAIN_ACCEPT_CEILING = 0.04
+"""Share of a split's out-of-domain lines that may come back as a command (2026-11-28, with the first bank of
+near-misses: dev 3/254, test 10/349; with the second, harder one: dev 11/397, test 18/502). A deletion still asks
+"delete ...?" before it acts."""
 GRAMMAR_PATHS_CEILING = 10_000_000_000
 
 
@@ -426,6 +429,76 @@ def test_unknown_intent_is_refused(tmp_path: Path) -> None:
 def test_no_templates_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="no intent templates"):
         Matcher(tmp_path)
+
+
+def kept_templates(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.glob("templates-*.pickle"))
+
+
+def test_parsed_templates_are_kept_privately_and_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first matcher parses the templates and keeps them (owner-only); the next reads them back unparsed and
+    matches the same way."""
+    cache_dir = tmp_path / "cache"
+    first = Matcher(semantic=False, cache_dir=cache_dir)
+    (kept,) = kept_templates(cache_dir)
+    assert kept.stat().st_mode & 0o077 == 0
+
+    def no_parsing(files: list[Path]) -> None:
+        raise AssertionError(f"parsed {files} again")
+
+    monkeypatch.setattr(matcher_module, "_load", no_parsing)
+    second = Matcher(semantic=False, cache_dir=cache_dir)
+    for text in ("start date night for 90 minutes", "I'm grateful that Sam cooked dinner", "what's the weather"):
+        assert second.match(text) == first.match(text)
+    assert sorted(second.intents.intents) == sorted(first.intents.intents)
+
+
+def test_changed_templates_are_parsed_again(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    templates = copy_templates(tmp_path)
+    assert Matcher(templates, semantic=False, cache_dir=cache_dir).match("hush now").intent == NONE
+    (templates / "extra.yaml").write_text(
+        'intents:\n  stop:\n    data:\n      - sentences: ["hush now"]\n', encoding="utf-8"
+    )
+    assert Matcher(templates, semantic=False, cache_dir=cache_dir).match("hush now").intent == "stop"
+    assert len(kept_templates(cache_dir)) == 2
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "foreign", "shared"])
+def test_a_damaged_or_shared_template_cache_is_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """A cache file that is not what this version wrote, or that others may write, is never trusted."""
+    cache_dir = tmp_path / "cache"
+    Matcher(semantic=False, cache_dir=cache_dir)
+    (kept,) = kept_templates(cache_dir)
+    if damage == "garbage":
+        kept.write_bytes(b"not a pickle at all")
+    elif damage == "truncated":
+        kept.write_bytes(kept.read_bytes()[:1000])
+    elif damage == "foreign":
+        kept.write_bytes(pickle.dumps({"something": "else"}))
+    else:
+        kept.chmod(0o666)
+    parsed: list[int] = []
+    real_load = matcher_module._load
+
+    def counting(files: list[Path]) -> object:
+        parsed.append(len(files))
+        return real_load(files)
+
+    monkeypatch.setattr(matcher_module, "_load", counting)
+    again = Matcher(semantic=False, cache_dir=cache_dir)
+    assert parsed == [len(again.files)]
+    assert again.match("give us a conversation starter").intent == "conversation_starter"
+    (kept,) = kept_templates(cache_dir)
+    assert kept.stat().st_mode & 0o077 == 0  # written afresh
+
+
+def test_an_unwritable_cache_still_matches(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    assert Matcher(semantic=False, cache_dir=blocked / "cache").match("next").intent == "next"
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ CLS, SEP, UNK = 101, 102, 100
 # Held-back (test split) requests that no template or keyword rule reads, with their labels.
 UNREAD = [
     ("what should we do this saturday night", "date_idea", None),
-    ("it's hard for me to let my guard down", "strategy_advice", "vulnerability"),
+    ("there's this resentment building up and I don't know what to do with it", "strategy_advice", "underlying_issues"),
     ("do you think we should see a counselor", "strategy_advice", "professional_help"),
 ]
 
@@ -239,21 +239,21 @@ def test_yes_is_never_guessed(tmp_path: Path, small_cache: Path) -> None:
 
 
 def test_classifier_reads_past_the_nearest_example() -> None:
-    """A held-back line whose single nearest example is out of domain: the classifier still reads it as advice
-    about listening (the nearest-example rule it replaced refused it)."""
-    text = "she says I interrupt her all the time, what can I do about that"
+    """A held-back line whose single nearest example is another intent's (deleting an entry): the classifier still
+    reads it as advice about gratitude."""
+    text = "we've stopped saying thank you to each other"
     encoder_, vectors, examples = guesser().load()
     assert text not in {example.text for example in examples}
     nearest = examples[int((vectors @ encoder_.embed([text])[0]).argmax())]
-    assert nearest.intent == NONE
+    assert nearest.intent == "delete_gratitude"
     found = guesser().guess(text)
     assert found is not None
-    assert (found.intent, found.strategy) == ("strategy_advice", "active_listening")
+    assert (found.intent, found.strategy) == ("strategy_advice", "gratitude")
     assert plain_matcher().match(text).intent == NONE
     result = matcher().match(text)
     assert (result.intent, result.slots, result.confidence) == (
         "strategy_advice",
-        {"strategy": "active_listening"},
+        {"strategy": "gratitude"},
         SEMANTIC_CONFIDENCE,
     )
 
@@ -427,7 +427,7 @@ def test_malformed_examples_name_the_line(tmp_path: Path, small_cache: Path) -> 
 
 
 def test_matcher_prepares_on_demand_in_a_fresh_cache(tmp_path: Path) -> None:
-    """A new process with an empty cache folder reads templates without touching it and prepares the encoder
+    """A new process with an empty cache folder reads templates without preparing the encoder, and prepares it
     there on the first guess. (Small examples: encoding all the default ones takes minutes on a busy machine.)"""
     cache_dir = tmp_path / "cache"
     cache_dir.mkdir()
@@ -439,7 +439,7 @@ from intents.matcher import Matcher
 from intents.semantic import SemanticGuesser
 cache = Path(sys.argv[1])
 template = Matcher().match("give me a conversation starter")
-untouched = not any(cache.iterdir())
+untouched = not any(cache.glob("minilm-l6-*"))
 guessed = Matcher(semantic=SemanticGuesser(examples=Path(sys.argv[2]))).match(sys.argv[3])
 print(json.dumps([template.intent, untouched, guessed.intent, guessed.confidence]))
 """
