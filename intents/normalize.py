@@ -307,7 +307,15 @@ def _word_forms(raw: str) -> list[str]:
     if raw.isdecimal():  # not isdigit: '²' and Brahmi '𑁒' are digits that int() refuses
         return number_words(int(raw)) if len(raw) <= 6 else [raw]
     rewritten = _REWRITES.get(raw)
-    return rewritten.split() if rewritten else [raw]
+    if rewritten:
+        return rewritten.split()
+    return ["rekindle"] if _NAME_SOUNDS.fullmatch(raw) else [raw]
+
+
+_NAME_SOUNDS = re.compile(r"[rv][aeiouy]+(?:c|k|ck)[aeiouy]+nd[aeiouy]*l[aeiouy]*")
+"""What a recogniser writes for an unfamiliar "Rekindle": Moonshine heard "recandal", "rikendel", "rickendle" and
+"vikendal" in the benchmark's clips, so "goodbye recandal" said nothing it knew. The name's sounds (r or v, a vowel,
+k, a vowel, n d, l) are no other English word's."""
 
 
 def _rewrite_phrases(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -22,7 +22,7 @@ from intents.matcher import Matcher
 if importlib.util.find_spec("moonshine_cpp") is None or importlib.util.find_spec("onnxruntime") is None:
     pytest.skip("moonshine-cpp is not installed (it has x86-64 wheels only)", allow_module_level=True)
 
-from audio.stt.hybrid import HybridEngine, agree
+from audio.stt.hybrid import SURE, SURE_WORDS, HybridEngine, agree
 from audio.stt.registry import create_engine
 
 
@@ -81,6 +81,21 @@ def test_moonshine_vetoes_what_the_grammar_forced(
         forced += alone.intent.intent != "none"
         vetoed += alone.intent.intent != "none" and both.intent.intent == "none"
     assert forced >= 2 and vetoed == forced  # the grammar alone took these for commands on the bench
+
+
+def test_a_sentence_moonshine_is_sure_of_is_not_bent_into_a_command(
+    hybrid: HybridEngine, intent_matcher: Matcher, say: Callable[..., AudioChunk]
+) -> None:
+    """Cooking timers: the grammar alone hears a date night ("set date timer for ten minutes"), and half its words
+    are Moonshine's too; Moonshine is sure of a sentence no template reads, so nothing is a command."""
+    for text in ("set a timer for ten minutes for the potatoes", "set a timer for twelve minutes for the eggs"):
+        audio = say(text)
+        alone = recognize_utterance(hybrid.grammar, intent_matcher, audio, Mode.COMMAND, second_chance=False)
+        assert alone.intent.intent == "date_night_start", alone.transcript.text
+        heard = hybrid.moonshine.transcribe(audio, Mode.COMMAND)
+        assert len(heard.words) >= SURE_WORDS and heard.confidence >= SURE, heard
+        both = recognize_utterance(hybrid, intent_matcher, audio, Mode.COMMAND)
+        assert both.intent.intent == "none", both.transcript.text
 
 
 @pytest.mark.parametrize("condition", [PINK_10, BABBLE_10, ROOM_FAR], ids=lambda c: c.name)

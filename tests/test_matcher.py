@@ -513,6 +513,13 @@ def test_an_unwritable_cache_still_matches(tmp_path: Path) -> None:
         ("uh huh", "yes"),
         ("no thank you", "no"),
         ("thank you", "thank you"),
+        # The name as a recogniser misspells it (Moonshine, benchmark clips), and words that only look alike.
+        ("goodbye recandal", "goodbye"),
+        ("how does rikendel work", "how does rekindle work"),
+        ("vikendal, would you give us a question", "give us a question"),
+        ("stop rectangle", "stop rectangle"),
+        ("rekindled our love", "rekindled our love"),
+        ("recondition the car", "recondition the car"),
     ],
 )
 def test_normalize(text: str, canonical: str) -> None:

@@ -28,10 +28,12 @@ if importlib.util.find_spec("moonshine_cpp") is None or importlib.util.find_spec
 from audio.stt.moonshine import (
     MoonshineEngine,
     _clean,
+    _looping,
     _to_words,
     prepared_model,
     read_tokens,
     source_folder,
+    unloop,
 )
 from audio.stt.moonshine_prepare import DECODER_NEXT, PREPARED
 
@@ -173,6 +175,37 @@ def test_words_are_cleaned_as_people_write_them() -> None:
     assert _clean("what's a good idea?") == "what's a good idea"
     assert _clean("five-minute chat, please!") == "five minute chat please"
     assert _clean("‘quoted’ words") == "quoted words"
+
+
+@pytest.mark.parametrize(
+    ("heard", "meant"),
+    [
+        ("move on move on", "move on"),
+        ("another another another", "another"),
+        ("add an entry add an entry add an entry add an", "add an entry"),
+        ("stop rekindle stop rekindle stop rekind", "stop rekindle"),
+        ("bye bye", "bye"),
+        ("we need to talk we need", "we need to talk we need"),  # not two whole copies
+        ("let's talk about talk", "let's talk about talk"),
+        ("no no no no", "no"),
+        ("yes please", "yes please"),
+        ("", ""),
+    ],
+)
+def test_a_transcript_said_over_and_over_is_kept_once(heard: str, meant: str) -> None:
+    words = [(word, 0.5 + i / 100) for i, word in enumerate(heard.split())]
+    kept = unloop(words)
+    assert " ".join(word for word, _ in kept) == meant
+    assert kept == words[: len(kept)]  # the first copy, with its own confidences
+
+
+def test_the_decoder_stops_once_it_repeats_itself_three_times() -> None:
+    assert _looping([7, 7, 7])
+    assert _looping([4, 9, 4, 9, 4, 9])
+    assert not _looping([4, 9, 4, 9])
+    assert not _looping([4, 9, 4, 9, 4])
+    assert not _looping([1, 2, 3, 1, 2, 3, 1, 2])
+    assert not _looping([])
 
 
 def test_the_tokenizer_file_is_read_and_checked() -> None:
